@@ -1,0 +1,6 @@
+"""Fixtures live in tests/support/, one module per concern."""
+
+pytest_plugins = [
+    "tests.support.paths",
+    "tests.support.programs",
+]

@@ -1,0 +1,1 @@
+"""Shared pytest fixtures, loaded as plugins by tests/conftest.py (one module per concern)."""
