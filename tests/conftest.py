@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.support.paths",
     "tests.support.programs",
+    "tests.support.jupyterlab",
 ]
