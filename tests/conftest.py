@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.paths",
     "tests.support.programs",
     "tests.support.jupyterlab",
+    "tests.support.compose",
 ]
