@@ -1,0 +1,368 @@
+"""Backtrace frame -> source file:line, from the module's symbol table and DWARF on disk.
+
+Conventions (stap's ``print_ubacktrace`` and friends):
+
+* A frame's position in the module is ``symbol's st_value + offset`` when stap
+  printed a symbol (addresses printed by stap are run-time ones, shifted by
+  ASLR, so they are only used for non-PIE executables), and ``load base +
+  offset`` for a module-only frame (`` 0x.. [/lib/libc.so.6+0xdbe07/0x39b000]``).
+* **Return addresses.** The first frame of a backtrace is the probe's own PC:
+  it is looked up as printed.  Every later frame (``Returning to``, the
+  callers) is a *return address*, the instruction after a call, which may
+  already belong to the next source line or even to the next function; those
+  are looked up at ``address - 1``, inside the call instruction, like gdb and
+  ``addr2line`` users do.  :meth:`Symbolizer.locate_backtrace` applies this;
+  :meth:`Symbolizer.locate` takes ``return_address=`` for a single frame
+  (default: only a ``returning_to`` frame is one).
+* Everything is cached per build-id: the first lookup in a module reads its
+  symbol table, the address ranges of its compilation units and the line table
+  of the unit it needs; later lookups in that module are a dict hit and a bisect.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.elffile import ELFFile
+
+from ..model.events import Frame
+from . import location as loc
+from .elfmodule import DebugInfo, Module, ModuleSymbols, has_dwarf, load_base, read_build_id, read_debuglink, stat_key
+from .location import SourceLocation, SourceSnippet
+from .sources import SourceCache, find_source
+
+#: x86_64 and aarch64 kernels live in the top half of the address space
+KERNEL_ADDRESS_MIN = 0xFFFF800000000000
+#: re-check a cached module's file (inode, size, mtime) at most this often, in seconds
+RECHECK_SECONDS = 2.0
+
+
+@dataclass(slots=True)
+class SymbolizerStats:
+    """What the caches did: tests and the benchmark read these."""
+
+    modules_opened: int = 0  # ELF files opened and indexed (module files and debug files)
+    module_hits: int = 0  # lookups answered from the module cache (no file touched)
+    build_id_hits: int = 0  # a module file whose build-id's DWARF was already indexed (not parsed again)
+
+
+class Symbolizer:
+    """Resolves stap backtrace frames against the modules on this machine.
+
+    ``source_roots``: folders where relative DWARF file names
+    (``src/http/ngx_http_request.c``) are looked up, before the DWARF
+    compilation directory.  ``debug_dirs``: where separate debuginfo lives
+    (``DIR/.build-id/xx/yyyy.debug``, ``DIR/<module dir>/<debuglink>``).
+    ``modules``: full paths of modules, so that a frame naming only a basename
+    (``[nginx]``, sprint_ubacktrace's SIMPLE style) can be found; every full
+    path seen in a frame is remembered the same way.
+    """
+
+    def __init__(self, source_roots: Iterable[str | os.PathLike] = (),
+                 debug_dirs: Iterable[str | os.PathLike] = ("/usr/lib/debug",),
+                 modules: Iterable[str | os.PathLike] = ()):
+        self._found_sources: dict[tuple[str, str | None], tuple[float, Path | None]] = {}
+        self.source_roots = source_roots
+        self.debug_dirs: tuple[Path, ...] = tuple(Path(p) for p in debug_dirs)
+        self._known: dict[str, Path] = {}  # basename -> full path
+        self._names: dict[str, tuple[float, Module | None]] = {}  # frame module name -> (checked, module)
+        self._modules: dict[str, tuple[tuple, Module | None]] = {}  # path -> (stat key, module)
+        self._symbols_by_id: dict[str, ModuleSymbols] = {}
+        self._debug_by_id: dict[tuple[str, str], DebugInfo] = {}
+        self._sources = SourceCache()
+        self.stats = SymbolizerStats()
+        for path in modules:
+            self.add_module(path)
+
+    @property
+    def source_roots(self) -> tuple[Path, ...]:
+        return self._source_roots
+
+    @source_roots.setter
+    def source_roots(self, roots: Iterable[str | os.PathLike]) -> None:
+        self._source_roots = tuple(Path(p).expanduser() for p in roots)
+        self._found_sources.clear()
+
+    # -- modules -------------------------------------------------------------
+    def add_module(self, path: str | os.PathLike) -> None:
+        """Make ``path`` findable by its basename."""
+        full = Path(path)
+        self._known.setdefault(full.name, full)
+
+    def module(self, name: str) -> Module | None:
+        """The indexed module for a path or known basename, or None if there's no such ELF file."""
+        # a warm lookup is one dict hit: names are re-resolved (and files re-stat'ed) only
+        # every RECHECK_SECONDS, so a rebuilt binary is noticed without a stat per frame
+        now = time.monotonic()
+        cached = self._names.get(name)
+        if cached is not None and now - cached[0] < RECHECK_SECONDS:
+            self.stats.module_hits += 1
+            return cached[1]
+        path = self._find_module_path(name)
+        module = self._load(path) if path is not None else None
+        self._names[name] = (now, module)
+        return module
+
+    def _find_module_path(self, name: str) -> Path | None:
+        if "/" in name:
+            path = Path(name)
+            if path.is_file():
+                self.add_module(path)
+                return path
+            return None
+        known = self._known.get(name)
+        if known is not None:
+            return known
+        found = shutil.which(name)
+        return Path(found) if found else None
+
+    def _load(self, path: Path) -> Module | None:
+        key = str(path)
+        try:
+            current = stat_key(path)
+        except OSError:
+            self._modules.pop(key, None)
+            return None
+        cached = self._modules.get(key)
+        if cached is not None and cached[0] == current:
+            return cached[1]
+        module = self._open(path, current)
+        self._modules[key] = (current, module)
+        return module
+
+    def _open(self, path: Path, key: tuple) -> Module | None:
+        try:
+            stream = open(path, "rb")
+            elf = ELFFile(stream)
+        except (OSError, ELFError):
+            return None
+        self.stats.modules_opened += 1
+        build_id = read_build_id(elf)
+        cache_id = build_id or f"{path}:{key}"
+        symbols = self._symbols_by_id.get(cache_id)
+        if symbols is None:
+            symbols = ModuleSymbols(elf)
+            self._symbols_by_id[cache_id] = symbols
+        module = Module(path=path, build_id=build_id, load_base=load_base(elf), symbols=symbols,
+                        debug=None, debuglink=read_debuglink(elf), stat_key=key, files=[stream])
+        debug_elf, debug_path = (elf, path) if has_dwarf(elf) else self._find_debug_file(module)
+        if debug_elf is not None:
+            # DWARF inside the module itself is the same for every copy of that build
+            debug_key = (cache_id, "" if debug_elf is elf else str(debug_path))
+            debug = self._debug_by_id.get(debug_key)
+            if debug is None:
+                debug = DebugInfo(debug_elf, debug_path)
+                self._debug_by_id[debug_key] = debug
+            else:
+                self.stats.build_id_hits += 1
+            module.debug, module.debug_path = debug, debug_path
+            if symbols.table != ".symtab" and debug_elf is not elf:
+                # a fully stripped module: its debug file still has the full symbol table
+                full = ModuleSymbols(debug_elf)
+                if full.table == ".symtab":
+                    module.symbols = self._symbols_by_id[cache_id] = full
+        return module
+
+    def _find_debug_file(self, module: Module) -> tuple[ELFFile | None, Path | None]:
+        candidates: list[Path] = []
+        if module.build_id and len(module.build_id) > 2:
+            bid = module.build_id
+            candidates += [d / ".build-id" / bid[:2] / f"{bid[2:]}.debug" for d in self.debug_dirs]
+        if module.debuglink:
+            folder = module.path.resolve().parent
+            candidates += [folder / module.debuglink, folder / ".debug" / module.debuglink]
+            candidates += [d / folder.relative_to("/") / module.debuglink for d in self.debug_dirs]
+        for candidate in candidates:
+            if not candidate.is_file():
+                continue
+            try:
+                stream = open(candidate, "rb")
+                elf = ELFFile(stream)
+            except (OSError, ELFError):
+                continue
+            if not has_dwarf(elf) or (module.build_id and read_build_id(elf) not in (None, module.build_id)):
+                stream.close()
+                continue
+            self.stats.modules_opened += 1
+            module.files.append(stream)
+            return elf, candidate
+        return None, None
+
+    # -- frames --------------------------------------------------------------
+    def locate_backtrace(self, frames: Sequence[Frame], *, return_probe: bool = False) -> list[SourceLocation]:
+        """Locate every frame of one backtrace: the first as printed, the rest as return addresses.
+
+        ``return_probe``: the backtrace was printed in a ``.return`` probe in a
+        style without ``Returning from:`` lines, so even its first frame is a
+        return address.
+        """
+        return [self.locate(f, return_address=bool(i) or return_probe or f.role == "returning_to")
+                for i, f in enumerate(frames)]
+
+    def locate(self, frame: Frame, *, return_address: bool | None = None) -> SourceLocation:
+        """Where ``frame`` points: function, DWARF file name, file on disk and line, or the problem.
+
+        ``return_address``: look the address up at ``- 1`` (see the module
+        docstring); None means "only if ``frame.role == 'returning_to'``".
+        """
+        if return_address is None:
+            return_address = frame.role == "returning_to"
+        name = frame.module
+        if self._is_kernel(frame):
+            return SourceLocation(module=name, function=frame.symbol, problem=loc.KERNEL, hint=_hint_kernel(name))
+        if not name:
+            return SourceLocation(function=frame.symbol, problem=loc.NO_MODULE,
+                                  hint="stap printed no module for this address: rerun with "
+                                       "`stap -d /path/to/binary` (or `--ldd`) so it can name the module.")
+        module = self.module(name)
+        if module is None:
+            return SourceLocation(module=name, function=frame.symbol, problem=loc.NO_MODULE,
+                                  hint=_hint_no_module(name))
+        address, function = self._frame_address(module, frame)
+        if address is None and module.debug is None and module.symbols.table != ".symtab":
+            # fully stripped (only .dynsym left): the debuginfo would bring the symbol table back
+            return SourceLocation(module=module.name, function=frame.symbol, problem=loc.NO_DEBUGINFO,
+                                  hint=_hint_no_debuginfo(module), build_id=module.build_id)
+        if address is None:
+            hint = (f"`{frame.symbol}` is not in the symbol table of {module.path}: the binary may have been "
+                    f"rebuilt since the run (compare build-ids) or stripped; rerun stap with `-d {module.path}`."
+                    if frame.symbol else
+                    f"stap printed only a run-time address; rerun stap with `-d {module.path}` so it prints "
+                    "symbols.")
+            return SourceLocation(module=module.name, function=frame.symbol, problem=loc.NO_SYMBOL,
+                                  hint=hint, build_id=module.build_id)
+        if return_address and address > 0:
+            address -= 1
+            sym = module.symbols.at(address)
+            if sym is not None and frame.offset == 0:
+                function = sym.name  # the call was the last instruction of the function before
+        return self._locate_address(module, address, function)
+
+    def _is_kernel(self, frame: Frame) -> bool:
+        if frame.address is not None and frame.address >= KERNEL_ADDRESS_MIN:
+            return True
+        name = frame.module or ""
+        return name == "kernel" or name.startswith("stap_") or name.endswith(".ko")
+
+    def _frame_address(self, module: Module, frame: Frame) -> tuple[int | None, str | None]:
+        """The module-relative (ELF virtual) address the frame names, and its function."""
+        if frame.symbol:
+            sym = module.symbols.find(frame.symbol, frame.size)
+            if sym is None:
+                return None, frame.symbol
+            return sym.address + (frame.offset or 0), frame.symbol
+        if frame.offset is not None:  # module-only frame: [mod+0xOFF/0xSIZE]
+            address = module.load_base + frame.offset
+        elif frame.address is not None and module.load_base:  # a non-PIE executable: run-time == link-time
+            address = frame.address
+        else:
+            return None, None
+        sym = module.symbols.at(address)
+        return address, sym.name if sym else None
+
+    def _locate_address(self, module: Module, address: int, function: str | None) -> SourceLocation:
+        found = SourceLocation(module=module.name, function=function, address=address,
+                               build_id=module.build_id)
+        if module.debug is None:
+            found.problem = loc.NO_DEBUGINFO
+            found.hint = _hint_no_debuginfo(module)
+            return found
+        unit, row = module.debug.line_at(address)
+        if row is None:
+            found.problem = loc.NO_LINE
+            found.hint = (f"{module.debug_path} has no line-table row for address {address:#x}: that code was "
+                          "compiled without -g (assembly, a static library); rebuild it with -g.")
+            return found
+        found.file, found.line = row
+        return self._attach_source(found, unit.comp_dir if unit else None)
+
+    def _attach_source(self, found: SourceLocation, comp_dir: str | None) -> SourceLocation:
+        found.path = self._find_source(found.file, comp_dir)
+        if found.path is None:
+            found.problem = loc.NO_SOURCE
+            where = f" (compiled in {comp_dir})" if comp_dir else ""
+            found.hint = (f"The source file {found.file}{where} is not on disk: add the folder that holds it with "
+                          "`%config StapMagics.source_roots = ['/path/to/source']` (Debian: `apt-get source "
+                          "PACKAGE` unpacks a package's source tree).")
+        return found
+
+    def _find_source(self, file: str, comp_dir: str | None) -> Path | None:
+        # cached: a warm lookup must not stat files; a miss is retried after RECHECK_SECONDS
+        key = (file, comp_dir)
+        now = time.monotonic()
+        cached = self._found_sources.get(key)
+        if cached is not None and (cached[1] is not None or now - cached[0] < RECHECK_SECONDS):
+            return cached[1]
+        path = find_source(file, self._source_roots, comp_dir)
+        self._found_sources[key] = (now, path)
+        return path
+
+    def locate_function(self, module: str, name: str) -> SourceLocation:
+        """Where function ``name`` of ``module`` starts (its declaration line) and ends (``end_line``)."""
+        mod = self.module(module)
+        if mod is None:
+            return SourceLocation(module=module, function=name, problem=loc.NO_MODULE, hint=_hint_no_module(module))
+        sym = mod.symbols.find(name)
+        if sym is None:
+            return SourceLocation(module=mod.name, function=name, problem=loc.NO_SYMBOL,
+                                  hint=f"`{name}` is not in the symbol table of {mod.path}.", build_id=mod.build_id)
+        found = self._locate_address(mod, sym.address, name)
+        if found.file is None or mod.debug is None:
+            return found
+        unit = mod.debug.unit_at(sym.address)
+        lines = unit.table.lines_in(sym.address, sym.address + max(sym.size, 1), found.file) if unit else []
+        decl = self._decl_line(mod, unit, sym.address)
+        if decl is not None and (not lines or decl <= min(lines)):
+            found.line = decl
+        if lines:
+            found.end_line = max(lines)
+        return found
+
+    def _decl_line(self, mod: Module, unit, address: int) -> int | None:
+        if unit is None:
+            return None
+        for die in mod.debug.cu(unit).iter_DIEs():
+            if die.tag == "DW_TAG_subprogram":
+                low = die.attributes.get("DW_AT_low_pc")
+                if low is not None and low.value == address:
+                    decl = die.attributes.get("DW_AT_decl_line")
+                    return decl.value if decl is not None else None
+        return None
+
+    # -- source ----------------------------------------------------------------
+    def source_snippet(self, location: SourceLocation, context: int = 6) -> SourceSnippet | None:
+        """``context`` lines either side of the location's line, or None when the file can't be read."""
+        if location.path is None or not location.line:
+            return None
+        return self._sources.snippet(location.path, location.line, context)
+
+    def source_lines(self, path: Path) -> list[str] | None:
+        """A whole source file's lines (cached), e.g. to list a function from ``locate_function``."""
+        return self._sources.lines(path)
+
+
+def _hint_kernel(name: str | None) -> str:
+    what = "the kernel" if name in (None, "kernel") else f"the kernel module {name}"
+    return (f"This frame is in {what}: kernel debuginfo is not available here (on Debian install "
+            "linux-image-$(uname -r)-dbg to resolve kernel frames).")
+
+
+def _hint_no_module(name: str) -> str:
+    if "/" in name:
+        return (f"The module {name} is not on disk on this machine: run the notebook where the traced "
+                "program lives, or copy the binary (same build-id) to that path.")
+    return (f"No file named {name} was found: stap printed only its basename, so give the full path (use "
+            "print_ubacktrace rather than sprint_ubacktrace, or pass the module to Symbolizer(modules=...)); "
+            "if it is a kernel module, kernel debuginfo is not available here.")
+
+
+def _hint_no_debuginfo(module: Module) -> str:
+    bid = f" (build-id {module.build_id})" if module.build_id else ""
+    return (f"{module.path}{bid} has no DWARF debuginfo: install its debug symbols (Debian: the matching "
+            "-dbgsym package, or debuginfod with DEBUGINFOD_URLS) into /usr/lib/debug, or rebuild it with -g.")
