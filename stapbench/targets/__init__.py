@@ -1,0 +1,5 @@
+"""Programs to trace: the nginx that .ci/provision builds, started and stopped on 127.0.0.1."""
+
+from .nginx import NginxServer, default_nginx_binary
+
+__all__ = ["NginxServer", "default_nginx_binary"]
