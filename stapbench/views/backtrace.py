@@ -1,0 +1,251 @@
+"""Backtraces: one row per frame, the frame's kind visible, the source beside it.
+
+Frame kinds (CSS class ``stapbench-frame-<kind>`` and a visible text marker,
+so they stay distinct where CSS is stripped):
+
+``returning-from`` / ``returning-to``
+    the two leading lines of a return probe's backtrace (``Frame.role``);
+``inexact``
+    a frame the unwinder guessed (`` (inexact)``);
+``module-only``
+    an address inside a known module but without a symbol (``[mod+0x../0x..]``);
+``unknown``
+    a bare address: no symbol, no module;
+``resolved``
+    an ordinary ``symbol+offset [module]`` frame.
+
+Inexact and returning frames are also module-only or unknown when they lack a
+symbol; the row then carries both classes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..model import Backtrace, Frame
+from ._html import attrs, classes, esc
+from .source import snippet_html, snippet_text
+
+MARKERS = {
+    "returning-from": "\u21a9 returning from",  # ↩
+    "returning-to": "\u21aa returning to",  # ↪
+    "inexact": "~ inexact",
+    "module-only": "module only",
+    "unknown": "? unknown",
+}
+
+PROBLEM_LABELS = {
+    "kernel": "kernel frame",
+    "no-module": "module not found",
+    "no-debuginfo": "no debuginfo",
+    "no-symbol": "symbol not found",
+    "no-line": "no line info",
+    "no-source": "source not found",
+    "error": "lookup failed",
+}
+
+
+def frame_kinds(frame: Frame) -> list[str]:
+    """The kinds of a frame, most specific first (see the module docstring)."""
+    kinds = []
+    if frame.role == "returning_from":
+        kinds.append("returning-from")
+    elif frame.role == "returning_to":
+        kinds.append("returning-to")
+    if frame.inexact:
+        kinds.append("inexact")
+    if not frame.symbol:
+        kinds.append("module-only" if frame.module else "unknown")
+    if not kinds:
+        kinds.append("resolved")
+    return kinds
+
+
+def module_basename(module: str | None) -> str:
+    if not module:
+        return ""
+    return os.path.basename(module.rstrip("/")) or module
+
+
+@dataclass(slots=True)
+class FrameInfo:
+    """A frame plus what the symbols layer said about it (None: not asked)."""
+
+    index: int
+    frame: Frame
+    location: object | None = None  # stapbench.symbols.SourceLocation
+    snippet: object | None = None  # stapbench.symbols.SourceSnippet
+
+    @property
+    def kinds(self) -> list[str]:
+        return frame_kinds(self.frame)
+
+    @property
+    def file_line(self) -> str:
+        loc = self.location
+        if loc is not None and getattr(loc, "file", None):
+            line = getattr(loc, "line", None)
+            return f"{loc.file}:{line}" if line else str(loc.file)
+        if self.frame.file:
+            return f"{self.frame.file}:{self.frame.line}" if self.frame.line else self.frame.file
+        return ""
+
+    @property
+    def problem(self) -> str | None:
+        return getattr(self.location, "problem", None) if self.location is not None else None
+
+    @property
+    def hint(self) -> str | None:
+        return getattr(self.location, "hint", None) if self.location is not None else None
+
+
+class _LookupFailed:
+    """Stands in for a SourceLocation when the symbolizer raised: the view must still render."""
+
+    def __init__(self, exc: Exception):
+        self.module = self.function = self.file = self.path = self.line = None
+        self.problem = "error"
+        self.hint = f"symbol lookup failed: {type(exc).__name__}: {exc}"
+
+
+def analyse(backtrace: Backtrace, symbolizer=None, *, context: int = 6, snippets: str = "all") -> list[FrameInfo]:
+    """Locate every frame (and read the source snippets: ``"all"``, ``"first"`` resolvable one, or ``"none"``)."""
+    infos = [FrameInfo(i, f) for i, f in enumerate(backtrace.frames)]
+    if symbolizer is None:
+        return infos
+    want_snippet = snippets != "none"
+    locations = None
+    if hasattr(symbolizer, "locate_backtrace"):
+        # callers' addresses are return addresses: the symbolizer looks them up at -1
+        try:
+            locations = symbolizer.locate_backtrace(backtrace.frames)
+        except Exception:
+            locations = None
+    for info in infos:
+        if locations is not None:
+            info.location = locations[info.index]
+        else:
+            try:
+                info.location = symbolizer.locate(info.frame)
+            except Exception as exc:  # a broken binary must not break the view
+                info.location = _LookupFailed(exc)
+        loc = info.location
+        if want_snippet and getattr(loc, "line", None) and getattr(loc, "path", None):
+            try:
+                info.snippet = symbolizer.source_snippet(loc, context=context)
+            except OSError:
+                info.snippet = None
+            if info.snippet is not None and snippets == "first":
+                want_snippet = False
+    return infos
+
+
+def top_resolvable(infos: list[FrameInfo]) -> FrameInfo | None:
+    return next((i for i in infos if i.snippet is not None), None)
+
+
+def _symbol_cell(frame: Frame) -> str:
+    if frame.symbol:
+        return esc(frame.symbol)
+    return f'<span class="stapbench-muted">0x{frame.address:x}</span>' if frame.address is not None else "?"
+
+
+def frame_row_html(info: FrameInfo) -> str:
+    f = info.frame
+    kinds = info.kinds
+    markers = "".join(f'<span class="stapbench-marker">{esc(MARKERS[k])}</span>' for k in kinds if k in MARKERS)
+    offset = f"+0x{f.offset:x}" if f.offset is not None else ""
+    size = f"/0x{f.size:x}" if f.size is not None else ""
+    address = f"0x{f.address:x}" if f.address is not None else ""
+    where = esc(info.file_line)
+    if info.problem:
+        label = PROBLEM_LABELS.get(info.problem, info.problem)
+        where += (f'<span class="stapbench-problem"{attrs(data_problem=info.problem, title=info.hint)}>'
+                  f"{' ' if where else ''}[{esc(label)}]</span>")
+    row_classes = classes("stapbench-frame", *(f"stapbench-frame-{k}" for k in kinds),
+                          "stapbench-frame-has-source" if info.snippet is not None else None)
+    return (f'<tr class="{row_classes}"{attrs(data_frame_index=info.index, data_kind=" ".join(kinds), title=f.text or None)}>'
+            f'<td class="stapbench-frame-index">#{info.index}</td>'
+            f'<td class="stapbench-frame-symbol">{markers}{_symbol_cell(f)}</td>'
+            f'<td class="stapbench-frame-offset">{esc(offset + size)}</td>'
+            f'<td class="stapbench-frame-module"{attrs(title=f.module)}>{esc(module_basename(f.module))}</td>'
+            f'<td class="stapbench-frame-source">{where}</td>'
+            f'<td class="stapbench-frame-address stapbench-muted">{esc(address)}</td></tr>')
+
+
+def frames_table_html(infos: list[FrameInfo]) -> str:
+    head = ("<thead><tr><th>#</th><th>symbol</th><th>offset</th><th>module</th>"
+            "<th>source</th><th>address</th></tr></thead>")
+    rows = "".join(frame_row_html(i) for i in infos)
+    return f'<table class="stapbench-frames">{head}<tbody>{rows}</tbody></table>'
+
+
+def problems_html(infos: list[FrameInfo]) -> str:
+    """One hint per distinct (problem, module): what is missing and what to do."""
+    seen = {}
+    for info in infos:
+        if info.problem and info.hint:
+            seen.setdefault((info.problem, info.frame.module, info.hint), info)
+    out = []
+    for (problem, module, hint), info in seen.items():
+        label = PROBLEM_LABELS.get(problem, problem)
+        out.append(f'<div class="stapbench-hint"{attrs(data_problem=problem)}><b>{esc(label)}</b>'
+                   f'{" in " + esc(module_basename(module)) if module else ""}: {esc(hint)}</div>')
+    return "".join(out)
+
+
+def render_backtrace_html(backtrace: Backtrace, *, symbolizer=None, context: int = 6,
+                          infos: list[FrameInfo] | None = None) -> str:
+    """The frames table; beside it the source of the top resolvable frame (open), the
+    other frames' sources in collapsed ``<details>`` (so clicking through works without JS)."""
+    if infos is None:
+        infos = analyse(backtrace, symbolizer, context=context)
+    if backtrace.note and not infos:
+        return f'<div class="stapbench-backtrace stapbench-block"><span class="stapbench-muted">{esc(backtrace.note)}</span></div>'
+    top = top_resolvable(infos)
+    sources = []
+    for info in infos:
+        if info.snippet is None:
+            continue
+        label = f"#{info.index} {info.frame.symbol or ''} \u2014 {info.file_line}"
+        block = snippet_html(info.snippet, title=label, frame_index=info.index)
+        if info is top:
+            sources.append(f'<div class="stapbench-top-source"{attrs(data_frame_index=info.index)}>{block}</div>')
+        else:
+            sources.append(f'<details class="stapbench-frame-source-details"{attrs(data_frame_index=info.index)}>'
+                           f"<summary>{esc(label)}</summary>{block}</details>")
+    note = f'<div class="stapbench-muted">{esc(backtrace.note)}</div>' if backtrace.note else ""
+    side = f'<div class="stapbench-sources">{"".join(sources)}</div>' if sources else ""
+    return (f'<div class="stapbench-backtrace stapbench-block"{attrs(data_frames=len(infos), data_style=backtrace.style)}>'
+            f'{note}<div class="stapbench-bt-layout">{frames_table_html(infos)}{side}</div>{problems_html(infos)}</div>')
+
+
+def render_backtrace_text(backtrace: Backtrace, *, symbolizer=None, context: int = 6) -> str:
+    infos = analyse(backtrace, symbolizer, context=context, snippets="first")
+    lines = [backtrace.note] if backtrace.note else []
+    for info in infos:
+        f = info.frame
+        tags = [MARKERS[k] for k in info.kinds if k in MARKERS]
+        sym = f.symbol or (f"0x{f.address:x}" if f.address is not None else "?")
+        off = f"+0x{f.offset:x}" if f.offset is not None else ""
+        mod = module_basename(f.module)
+        parts = [f"#{info.index:<2}", f"{sym}{off}"]
+        if mod:
+            parts.append(f"[{mod}]")
+        if info.file_line:
+            parts.append(f"at {info.file_line}")
+        if info.problem:
+            parts.append(f"({PROBLEM_LABELS.get(info.problem, info.problem)})")
+        if tags:
+            parts.append("{" + ", ".join(tags) + "}")
+        lines.append(" ".join(parts))
+    seen = set()
+    for info in infos:
+        if info.problem and info.hint and (info.problem, info.hint) not in seen:
+            seen.add((info.problem, info.hint))
+            lines.append(f"  note: {info.hint}")
+    top = top_resolvable(infos)
+    if top is not None:
+        lines.append(snippet_text(top.snippet))
+    return "\n".join(lines)

@@ -1,0 +1,196 @@
+"""stap's errors and warnings on the cell line that caused them, and the run summary.
+
+A diagnostic whose file is the cell's script (``script_path``, compared as
+given and by basename) or ``<input>`` (``stap -e``) is shown on the cell's
+own line, taken from ``cell_source`` (``line - line_offset``; the runner may
+put lines before the cell), with a caret under its column.  Otherwise the
+``source:`` line stap printed is shown with stap's caret.  stap's
+suggestions become fix chips; :func:`apply_suggestion` computes the fixed
+cell for a chip.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from ..model import Diagnostic, Summary
+from ._html import attrs, classes, esc
+
+_IDENT = re.compile(r"[$@]?[A-Za-z_][\w.:]*\Z")
+_FUNCTION_NAME = re.compile(r'(\.function\(")([^"@]*)')
+
+
+def is_cell_file(file: str | None, script_path=None) -> bool:
+    if file is None:
+        return False
+    if file == "<input>":
+        return True
+    if not script_path:
+        return False
+    script = str(script_path)
+    return file == script or os.path.basename(file) == os.path.basename(script)
+
+
+def cell_line(diag: Diagnostic, cell_source: str | None, script_path=None, line_offset: int = 0) -> tuple[int, str] | None:
+    """(1-based cell line number, its text) when the diagnostic points into the cell."""
+    if cell_source is None or diag.line is None or not is_cell_file(diag.file, script_path):
+        return None
+    number = diag.line - line_offset
+    lines = cell_source.splitlines()
+    if not 1 <= number <= len(lines):
+        return None
+    return number, lines[number - 1]
+
+
+def caret_prefix(line: str, column0: int) -> str:
+    """Blanks up to ``column0``, keeping tabs (as stap does) so the caret lines up."""
+    return "".join("\t" if ch == "\t" else " " for ch in line[:column0])
+
+
+def apply_suggestion(cell_source: str, diag: Diagnostic, suggestion: str, *, line_offset: int = 0) -> str | None:
+    """The cell with stap's suggestion applied, or None when there is no safe edit.
+
+    The token at ``line:column`` is replaced when it is an identifier (``printff``
+    -> ``printk``); for ``no match (similar functions: ...)`` the function name
+    inside the ``.function("...")`` that follows the column is replaced.
+    """
+    if diag.line is None or diag.column is None:
+        return None
+    lines = cell_source.splitlines(keepends=True)
+    index = diag.line - line_offset - 1
+    if not 0 <= index < len(lines):
+        return None
+    line = lines[index]
+    col = diag.column - 1
+    token = diag.token
+    if token and line[col:].startswith(token) and _IDENT.match(token) and _IDENT.match(suggestion) \
+            and "no match" not in (diag.message or ""):
+        fixed = line[:col] + suggestion + line[col + len(token):]
+    else:
+        m = _FUNCTION_NAME.search(line, max(col, 0))
+        if m is None or not _IDENT.match(suggestion):
+            return None
+        fixed = line[: m.start(2)] + suggestion + line[m.end(2):]
+    lines[index] = fixed
+    return "".join(lines)
+
+
+def _severity(diag: Diagnostic) -> str:
+    return diag.severity if diag.severity in ("error", "warning", "info") else "info"
+
+
+def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, script_path=None,
+                           line_offset: int = 0) -> str:
+    sev = _severity(diag)
+    located = cell_line(diag, cell_source, script_path, line_offset)
+    where = ""
+    code = ""
+    if located is not None:
+        number, text = located
+        where = f"cell line {number}" + (f", column {diag.column}" if diag.column else "")
+        col0 = (diag.column - 1) if diag.column else None
+        caret = ""
+        if col0 is not None:
+            caret = "\n" + " " * (len(str(number)) + 3) + esc(caret_prefix(text, col0)) + '<span class="stapbench-caret">^</span>'
+        code = (f'<pre class="stapbench-cell-source"{attrs(data_cell_line=number, data_column=diag.column)}>'
+                f'<span class="stapbench-lineno">{number}</span> | {esc(text)}{caret}</pre>')
+    else:
+        if diag.file or diag.line:
+            where = f"{diag.file or ''}:{diag.line or ''}" + (f":{diag.column}" if diag.column else "")
+        if diag.source is not None:
+            caret = ""
+            if diag.caret_column is not None:
+                caret = "\n" + esc(caret_prefix(diag.source, diag.caret_column)) + '<span class="stapbench-caret">^</span>'
+            code = f'<pre class="stapbench-stap-source">{esc(diag.source)}{caret}</pre>'
+    token = ""
+    if diag.token_kind or diag.token:
+        token = (f'<div class="stapbench-token stapbench-muted">at {esc(diag.token_kind or "")} '
+                 f"<code>{esc(diag.token or '')}</code></div>")
+    details = "".join(f'<div class="stapbench-detail stapbench-mono">{esc(d)}</div>' for d in diag.details)
+    chips = ""
+    if diag.similar:
+        chips = ('<div class="stapbench-suggestions">did you mean: ' + "".join(
+            f'<code class="stapbench-chip stapbench-chip-fix"{attrs(data_suggestion=s, title=_chip_title(diag, s))}>{esc(s)}</code>'
+            for s in diag.similar) + "</div>")
+    man = "".join(f'<div class="stapbench-man">see <code>man {esc(m)}</code></div>' for m in diag.man)
+    tips = "".join(f'<div class="stapbench-tip">\U0001f4a1 Tip: {esc(_tip(t))}</div>' for t in diag.tips)
+    where_html = f' <span class="stapbench-where">{esc(where)}</span>' if where else ""
+    return (f'<div class="{classes("stapbench-diagnostic", f"stapbench-sev-{sev}")}"'
+            f'{attrs(data_severity=sev, data_kind=diag.kind, data_file=diag.file, data_line=diag.line, data_column=diag.column, data_cell_line=located[0] if located else None)}>'
+            f'<div><span class="stapbench-severity">{esc(sev)}</span>'
+            f'<span class="stapbench-kind stapbench-muted">{esc(diag.kind)}</span> '
+            f'<span class="stapbench-message">{esc(diag.message)}</span>{where_html}</div>'
+            f"{code}{token}{details}{chips}{man}{tips}</div>")
+
+
+def _tip(text: str) -> str:
+    return text[4:].lstrip() if text.startswith("Tip:") else text
+
+
+def _chip_title(diag: Diagnostic, suggestion: str) -> str:
+    if diag.token:
+        return f"replace {diag.token!r} with {suggestion!r}"
+    return f"use {suggestion!r}"
+
+
+def render_diagnostic_text(diag: Diagnostic, *, cell_source: str | None = None, script_path=None,
+                           line_offset: int = 0) -> str:
+    out = [f"{_severity(diag).upper()} ({diag.kind}): {diag.message}"]
+    located = cell_line(diag, cell_source, script_path, line_offset)
+    if located is not None:
+        number, text = located
+        out[0] += f"  [cell line {number}" + (f", column {diag.column}]" if diag.column else "]")
+        out.append(f"  {number} | {text}")
+        if diag.column:
+            out.append("  " + " " * len(str(number)) + " | " + caret_prefix(text, diag.column - 1) + "^")
+    else:
+        if diag.file or diag.line:
+            out[0] += f"  [{diag.file or ''}:{diag.line or ''}" + (f":{diag.column}]" if diag.column else "]")
+        if diag.source is not None:
+            out.append("  " + diag.source)
+            if diag.caret_column is not None:
+                out.append("  " + caret_prefix(diag.source, diag.caret_column) + "^")
+    out += [f"  {d}" for d in diag.details]
+    if diag.similar:
+        out.append("  did you mean: " + ", ".join(diag.similar))
+    out += [f"  see: man {m}" for m in diag.man]
+    out += [f"  Tip: {_tip(t)}" for t in diag.tips]
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- summary
+
+def data_lost(summary: Summary) -> bool:
+    return bool(summary.errors) or bool(summary.skipped) or bool(summary.staprun_status)
+
+
+def summary_sentences(summary: Summary) -> list[str]:
+    out = []
+    if summary.errors:
+        out.append(f"{summary.errors} probe error{'s' if summary.errors != 1 else ''}: "
+                   "the handlers that failed printed nothing after the error")
+    if summary.skipped:
+        out.append(f"{summary.skipped} probe hit{'s' if summary.skipped != 1 else ''} skipped: "
+                   "their output is missing from this run (rerun with stap -t to see why)")
+    for reason, count in summary.skipped_reasons.items():
+        out.append(f"skipped due to {reason}: {count}")
+    if summary.staprun_status:
+        out.append(f"staprun exited with status {summary.staprun_status}")
+    if not out:
+        out.append("no probe errors, no skipped probes")
+    return out
+
+
+def render_summary_html(summary: Summary) -> str:
+    lost = data_lost(summary)
+    head = "\u26a0 data loss" if lost else "\u2713 run summary"
+    body = "".join(f"<li>{esc(s)}</li>" for s in summary_sentences(summary))
+    return (f'<div class="{classes("stapbench-summary", "stapbench-dataloss" if lost else None)}"'
+            f'{attrs(data_errors=summary.errors, data_skipped=summary.skipped, data_loss="true" if lost else "false")}>'
+            f"<b>{head}</b><ul>{body}</ul></div>")
+
+
+def render_summary_text(summary: Summary) -> str:
+    head = "DATA LOSS" if data_lost(summary) else "summary"
+    return "\n".join([f"[{head}]"] + [f"  {s}" for s in summary_sentences(summary)])

@@ -1,0 +1,127 @@
+"""Group a run's events into probe hits, and name each hit's probe.
+
+Grouping rule (one pass, O(1) per event, so a live log can use it):
+
+* a text line (a probe's ``printf``) starts a new hit;
+* a backtrace or a dump joins the current hit, unless the hit already holds
+  a backtrace (for a backtrace) or a dump of the same kind with the same
+  prefix (for a dump): a probe prints each thing once per hit, so a repeat
+  means the next hit began (scripts that print only dumps or only
+  backtraces still get one hit per print); with no current hit it starts one;
+* stap's own messages (diagnostics, ``-v`` pass lines, the summary,
+  listings) are groups of their own; pass lines, the summary and listings
+  end the current hit, diagnostics do not (stderr arrives asynchronously,
+  a runtime WARNING may land between a hit's printf and its backtrace).
+
+Group key (what "counts per probe" counts): for a text line, its first
+word that is not a number or a timestamp, with trailing ``:,;=`` dropped and
+anything from an ``=`` on cut (``ngx_close_connection: fd=3`` ->
+``ngx_close_connection``; ``1700000000.123 close 7`` -> ``close``;
+``fd=3 c=7`` -> ``fd``); a prefix-led dump uses its prefix the same way;
+a dump without prefix is ``$dump`` / ``$$vars``; a bare backtrace is
+``backtrace <top symbol>``; stap's messages are ``stap:error``,
+``stap:warning``, ``stap:info``, ``stap:pass``, ``stap:summary``,
+``stap:listing``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
+
+_NUMBERISH = re.compile(r"[-+]?(?:0x[0-9a-fA-F]+|[0-9][0-9.:/\-T]*)\Z")
+MAX_KEY = 80
+
+
+def text_key(text: str) -> str:
+    for token in text.split():
+        token = token.split("=", 1)[0].rstrip(":,;")
+        if not token or _NUMBERISH.match(token):
+            continue
+        return token[:MAX_KEY]
+    return "(blank)"
+
+
+def _attachable(event: Event) -> bool:
+    return isinstance(event, (Backtrace, StructDump, VarsDump))
+
+
+def _signature(event: Event):
+    if isinstance(event, Backtrace):
+        return ("backtrace",)
+    return (event.type, event.prefix)
+
+
+def _own_key(event: Event) -> str:
+    if isinstance(event, TextLine):
+        return text_key(event.text)
+    if isinstance(event, Backtrace):
+        top = next((f.symbol for f in event.frames if f.symbol), None)
+        return f"backtrace {top}" if top else "backtrace"
+    if isinstance(event, (StructDump, VarsDump)):
+        if event.prefix.strip():
+            return text_key(event.prefix)
+        return "$dump" if isinstance(event, StructDump) else "$$vars"
+    if isinstance(event, Diagnostic):
+        return f"stap:{event.severity}"
+    if isinstance(event, PassLine):
+        return "stap:pass"
+    if isinstance(event, Summary):
+        return "stap:summary"
+    if isinstance(event, Listing):
+        return "stap:listing"
+    return f"stap:{event.type}"
+
+
+@dataclass(slots=True)
+class Group:
+    id: int
+    key: str
+    head: Event  # the event that started the group
+    items: list[Event] = field(default_factory=list)  # backtraces and dumps that joined it
+    signatures: set = field(default_factory=set)
+
+    @property
+    def events(self) -> list[Event]:
+        return [self.head, *self.items]
+
+    @property
+    def is_hit(self) -> bool:
+        return not self.key.startswith("stap:")
+
+
+class Grouper:
+    """Feed events in order; ``feed`` returns the group the event went into and
+    whether that group is new."""
+
+    def __init__(self):
+        self.current: Group | None = None
+        self.next_id = 0
+
+    def feed(self, event: Event) -> tuple[Group, bool]:
+        cur = self.current
+        if _attachable(event) and cur is not None and _signature(event) not in cur.signatures:
+            cur.items.append(event)
+            cur.signatures.add(_signature(event))
+            return cur, False
+        group = Group(self.next_id, _own_key(event), event)
+        self.next_id += 1
+        if isinstance(event, TextLine) or _attachable(event):
+            if _attachable(event):
+                group.signatures.add(_signature(event))
+            self.current = group
+        elif not isinstance(event, Diagnostic):
+            self.current = None
+        return group, True
+
+
+def group_events(events) -> list[Group]:
+    grouper = Grouper()
+    groups = []
+    for event in events:
+        group, new = grouper.feed(event)
+        if new:
+            groups.append(group)
+    return groups

@@ -1,0 +1,80 @@
+"""Source snippets: Pygments-highlighted lines around a target line, marked.
+
+The snippet comes from the symbols layer (``SourceSnippet``: ``path``,
+``first_line``, ``lines``, ``target_line``).  We highlight the whole snippet
+at once (so a comment or string spanning lines keeps its colour) with
+``nowrap=True``, split Pygments' output per line (it closes its spans at
+every line end) and build our own ``<pre>``: a line-number span per line and,
+on the target line, ``<span class="hll" data-line="N">`` plus a visible
+``▶`` marker, which still shows where CSS is stripped (GitHub).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import PurePath
+
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import CLexer, get_lexer_for_filename
+from pygments.util import ClassNotFound
+
+from ._html import attrs, esc
+
+MARK = "\u25b6"  # ▶
+
+
+@lru_cache(maxsize=32)
+def _lexer_for(name: str):
+    try:
+        return get_lexer_for_filename(name, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return CLexer(stripnl=False, ensurenl=False)
+
+
+def highlight_lines(lines: list[str], filename: str = "x.c") -> list[str]:
+    """HTML of each line, highlighted as one piece of code (C unless the name says otherwise)."""
+    if not lines:
+        return []
+    code = "\n".join(lines)
+    out = highlight(code, _lexer_for(PurePath(filename).name or "x.c"), HtmlFormatter(nowrap=True))
+    pieces = out.split("\n")
+    # Pygments may add a trailing newline; keep exactly one entry per input line
+    if len(pieces) > len(lines):
+        pieces = pieces[: len(lines)]
+    while len(pieces) < len(lines):
+        pieces.append("")
+    return pieces
+
+
+def snippet_html(snippet, *, title: str | None = None, frame_index: int | None = None) -> str:
+    """A ``.stapbench-source`` block for a ``SourceSnippet``; the target line is marked."""
+    path = str(snippet.path)
+    first = snippet.first_line
+    target = snippet.target_line
+    width = len(str(first + max(len(snippet.lines) - 1, 0)))
+    rows = []
+    for i, code in enumerate(highlight_lines(list(snippet.lines), path)):
+        number = first + i
+        lineno = f'<span class="stapbench-lineno" data-line="{number}">{number:>{width}}</span>'
+        if number == target:
+            rows.append(f'<span class="hll" data-line="{number}">{lineno}'
+                        f'<span class="stapbench-here">{MARK}</span> {code}</span>')
+        else:
+            rows.append(f"{lineno}  {code}")
+    head = title if title is not None else (f"{path}:{target}" if target else path)
+    return (f'<div class="stapbench-source"{attrs(data_path=path, data_target_line=target, data_frame_index=frame_index)}>'
+            f'<div class="stapbench-source-title">{esc(head)}</div>'
+            f'<pre>{chr(10).join(rows)}</pre></div>')
+
+
+def snippet_text(snippet) -> str:
+    """Plain text: numbered lines, ``>`` before the target line."""
+    first = snippet.first_line
+    width = len(str(first + max(len(snippet.lines) - 1, 0)))
+    out = [f"{snippet.path}:{snippet.target_line}" if snippet.target_line else str(snippet.path)]
+    for i, line in enumerate(snippet.lines):
+        number = first + i
+        mark = ">" if number == snippet.target_line else " "
+        out.append(f"{mark} {number:>{width}} | {line}")
+    return "\n".join(out)
