@@ -1,20 +1,182 @@
-"""Line classification and the state machine for multi-line constructs."""
+"""The line state machine: one complete line at a time -> events.
+
+Each line is interpreted after three clean-ups that never touch ``raw``: a
+trailing ``\\r`` is dropped, ANSI SGR colour codes are removed, and a leading
+``^C`` (the terminal's echo of Ctrl-C, glued to the next output line) is
+removed.  ``TextLine.text`` is that interpreted text.
+
+Dispatch is by the first character, so ordinary printf output costs a few
+substring tests.  Multi-line constructs (backtraces, diagnostic blocks,
+summaries) become the ``pending`` builder; the next line either continues it
+(``offer`` returns True) or finishes it.
+"""
 
 from __future__ import annotations
 
-from ..model import Event, TextLine
+import re
+
+from ..model import Backtrace, Event, PassLine, TextLine
+from .backtrace import RETURNING_FROM, RETURNING_TO, parse_full_frame, parse_hex_list, parse_simple_frame
+from .diagnostics import FileMemory, classify_stap_line
+from .dumps import match_struct_line, match_vars_line
+from .listing import match_listing_line
+
+__all__ = ["LineMachine"]
+
+_SGR = re.compile(r"\x1b\[[0-9;]*[mK]")
+_NO_BACKTRACE = ("<no user backtrace", "<no kernel backtrace")
+
+
+class BacktraceBuilder:
+    """Consecutive frame lines of one family (FULL/DATA, or SIMPLE/BRIEF)."""
+
+    __slots__ = ("simple", "frames", "raws")
+
+    def __init__(self, simple: bool, frame, raw: str):
+        self.simple = simple
+        self.frames = [frame]
+        self.raws = [raw]
+
+    def offer(self, text: str, raw: str) -> bool:
+        if self.simple:
+            frame = parse_simple_frame(text, bare_ok=True)
+        elif text[:1] in (" ", "\t"):
+            frame = parse_full_frame(text)
+        elif text.startswith(RETURNING_TO) and len(self.frames) == 1 and self.frames[0].role == "returning_from":
+            frame = _returning(text, "returning_to", len(RETURNING_TO))
+        else:
+            return False
+        if frame is None:
+            return False
+        self.frames.append(frame)
+        self.raws.append(raw)
+        return True
+
+    def finish(self, stream: str) -> Backtrace:
+        frames = self.frames
+        if self.simple:
+            brief = all(f.module is None and f.symbol is not None for f in frames)
+            style = "brief" if brief else "simple"
+        elif any(f.symbol is None and " : 0x" in f.text for f in frames):
+            style = "syms"
+        else:
+            style = "full"
+        return Backtrace(raw="".join(self.raws), stream=stream, frames=frames, style=style)
+
+
+def _returning(text: str, role: str, skip: int):
+    frame = parse_full_frame(text[skip:], role)
+    if frame is not None:
+        frame.text = text
+    return frame
 
 
 class LineMachine:
+    """Turns complete lines into events; see the module docstring."""
+
+    __slots__ = ("stream", "stap", "pending", "files")
+
     def __init__(self, stream: str):
         self.stream = stream
+        # stap's own messages only come on stderr; on stdout they are probe text
+        self.stap = stream != "stdout"
+        self.pending = None
+        self.files = FileMemory()
 
     def feed_lines(self, lines: list[str]) -> list[Event]:
-        stream = self.stream
-        return [TextLine(raw=line + "\n", stream=stream, text=line.removesuffix("\r")) for line in lines]
+        """``lines`` are complete lines without their ``\\n``."""
+        out: list[Event] = []
+        line = self._line
+        for body in lines:
+            line(body, body + "\n", out)
+        return out
 
-    def feed_last(self, line: str) -> list[Event]:
-        return [TextLine(raw=line, stream=self.stream, text=line.removesuffix("\r"))]
+    def feed_last(self, body: str) -> list[Event]:
+        """The final line of the input, which has no ``\\n``."""
+        out: list[Event] = []
+        self._line(body, body, out)
+        return out
 
     def flush(self) -> list[Event]:
-        return []
+        pending = self.pending
+        if pending is None:
+            return []
+        self.pending = None
+        return [pending.finish(self.stream)]
+
+    def _line(self, body: str, raw: str, out: list) -> None:
+        text = body
+        if text and text[-1] == "\r":
+            text = text[:-1]
+        if "\x1b" in text:
+            text = _SGR.sub("", text)
+        if text[:2] == "^C":
+            text = text[2:]
+        pending = self.pending
+        if pending is not None:
+            if pending.offer(text, raw):
+                return
+            out.append(pending.finish(self.stream))
+            self.pending = None
+        self._classify(text, raw, out)
+
+    def _classify(self, text: str, raw: str, out: list) -> None:
+        stream = self.stream
+        c = text[:1]
+        if c == " " or c == "\t":
+            frame = parse_full_frame(text)
+            if frame is not None:
+                self.pending = BacktraceBuilder(False, frame, raw)
+                return
+        elif c == "0":
+            frames = parse_hex_list(text)
+            if frames is not None:
+                out.append(Backtrace(raw=raw, stream=stream, frames=frames, style="hex"))
+                return
+        elif c == "R":
+            frame = None
+            if text.startswith(RETURNING_FROM):
+                frame = _returning(text, "returning_from", len(RETURNING_FROM))
+            elif text.startswith(RETURNING_TO):
+                frame = _returning(text, "returning_to", len(RETURNING_TO))
+            if frame is not None:
+                self.pending = BacktraceBuilder(False, frame, raw)
+                return
+        elif c == "<":
+            if text.startswith(_NO_BACKTRACE) and text.endswith(">"):
+                out.append(Backtrace(raw=raw, stream=stream, frames=[], note=text))
+                return
+        elif c == "":
+            out.append(TextLine(raw=raw, stream=stream, text=text))
+            return
+        if self.stap:
+            found = classify_stap_line(text, raw, self.files)
+            if found is not None:
+                if type(found) is tuple:
+                    _, number, rest, ms = found
+                    out.append(PassLine(raw=raw, stream=stream, number=number, text=rest,
+                                        cached=rest.startswith("using cached "), real_ms=ms))
+                else:
+                    self.pending = found
+                return
+        if "+0x" in text:
+            frame = parse_simple_frame(text)
+            if frame is not None:
+                self.pending = BacktraceBuilder(True, frame, raw)
+                return
+        if "(" in text or ":" in text:
+            listing = match_listing_line(text, raw, stream)
+            if listing is not None:
+                out.append(listing)
+                return
+        if "=" in text:
+            dump = match_vars_line(text, raw, stream)
+            if dump is not None:
+                out.append(dump)
+                return
+        if "{" in text:
+            dump = match_struct_line(text, raw, stream)
+            if dump is not None:
+                out.append(dump)
+                return
+        out.append(TextLine(raw=raw, stream=stream, text=text))

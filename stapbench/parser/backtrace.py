@@ -1,0 +1,95 @@
+"""Backtrace lines (FORMATS.md §1): one frame per line, in every style stap prints.
+
+* FULL (``print_[u]backtrace``) and DATA (``print_[u]syms``): a leading space,
+  `` 0xADDR : sym+0xOFF/0xSIZE [module]``, `` 0xADDR [module+0xOFF/0xSIZE]``,
+  `` 0xADDR [module]`` (pre-4.2), `` 0xADDR`` alone, `` 0xADDR : 0xADDR``
+  (print_syms, unresolved), optional `` at FILE:LINE`` (``*_fileline``) and
+  `` (inexact)``; ``Returning from:  ...`` / ``Returning to  :  ...`` lead a
+  return probe's backtrace.  Pre-1.3 zero-padded addresses parse the same way.
+* SIMPLE (``sprint_backtrace``): ``sym+0xOFF [module]``, ``0xADDR [mod+0xOFF]``;
+  BRIEF (``print_ubacktrace_brief``): ``sym+0xOFF``; a bare ``0xADDR`` only
+  inside such a backtrace.
+* NONE (``backtrace()``): ``0x.. 0x.. `` hex lists, one stack per line.
+
+Leading indentation (TABs or spaces, as in blogs or NEWS) is tolerated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..model import Frame
+
+__all__ = ["parse_full_frame", "parse_simple_frame", "parse_hex_list", "RETURNING_FROM", "RETURNING_TO"]
+
+RETURNING_FROM = "Returning from: "
+RETURNING_TO = "Returning to  : "
+
+_HEX = r"0x[0-9a-fA-F]+"
+_FULL = re.compile(
+    rf"[ \t]*({_HEX})"
+    rf"(?: : (?:({_HEX})|(.+?)\+({_HEX})(?:/({_HEX}))?(?: at ([^ ]+?)(?::(\d+))?)?))?"
+    rf"(?: \[([^\]]*?)(?:\+({_HEX})/({_HEX}))?\])?"
+    rf"(?: at ([^ ]+?)(?::(\d+))?)?"
+    r"( \(inexact\))?\Z"
+)
+_SIMPLE = re.compile(
+    rf"[ \t]*(?:({_HEX}) \[([^\]]+?)\+({_HEX})(?:/({_HEX}))?\]"
+    rf"|([^ \t\[\]]+?)\+({_HEX})(?:/({_HEX}))?(?: \[([^\]]+)\])?)"
+    r"( \(inexact\))?\Z"
+)
+_BARE = re.compile(rf"[ \t]*({_HEX})( \(inexact\))?\Z")
+_HEX_LIST = re.compile(rf"{_HEX}(?: {_HEX})+ ?\Z|{_HEX} \Z")
+
+# frames are short; never run the frame regexes over a huge line
+MAX_FRAME_LINE = 4096
+
+
+def _int(text: str | None) -> int | None:
+    return int(text, 16) if text is not None else None
+
+
+def parse_full_frame(text: str, role: str = "frame") -> Frame | None:
+    """A FULL/DATA-style frame line (leading space included), or None."""
+    if len(text) > MAX_FRAME_LINE:
+        return None
+    m = _FULL.match(text)
+    if m is None:
+        return None
+    (addr, unresolved, symbol, offset, size, file1, line1,
+     module, moff, msize, file2, line2, inexact) = m.groups()
+    if symbol is None and module is not None and moff is not None:
+        offset, size = moff, msize  # `` 0xADDR [module+0xOFF/0xSIZE]``: offset into the module
+    file = file1 if file1 is not None else file2
+    line = line1 if line1 is not None else line2
+    return Frame(
+        address=int(addr, 16), symbol=symbol, offset=_int(offset), size=_int(size),
+        module=module, inexact=inexact is not None, role=role,
+        file=file, line=int(line) if line is not None else None, text=text,
+    )
+
+
+def parse_simple_frame(text: str, bare_ok: bool = False) -> Frame | None:
+    """A SIMPLE/BRIEF-style frame (``sym+0xOFF [mod]``), or a bare ``0xADDR`` when ``bare_ok``."""
+    if len(text) > MAX_FRAME_LINE:
+        return None
+    m = _SIMPLE.match(text)
+    if m is not None:
+        addr, mod1, moff, msize, symbol, offset, size, mod2, inexact = m.groups()
+        if addr is not None:
+            return Frame(address=int(addr, 16), offset=int(moff, 16), size=_int(msize),
+                         module=mod1, inexact=inexact is not None, text=text)
+        return Frame(address=None, symbol=symbol, offset=int(offset, 16), size=_int(size),
+                     module=mod2, inexact=inexact is not None, text=text)
+    if bare_ok:
+        m = _BARE.match(text)
+        if m is not None:
+            return Frame(address=int(m.group(1), 16), inexact=m.group(2) is not None, text=text)
+    return None
+
+
+def parse_hex_list(text: str) -> list[Frame] | None:
+    """``backtrace()``/``callers()`` output: ``0x.. 0x.. `` (two or more, or one with its trailing space)."""
+    if len(text) > MAX_FRAME_LINE or _HEX_LIST.match(text) is None:
+        return None
+    return [Frame(address=int(tok, 16), text=tok) for tok in text.split()]

@@ -1,0 +1,262 @@
+"""stap's own messages (FORMATS.md §3): headers, continuation lines, tokens.
+
+A diagnostic block is collected line by line by :class:`DiagnosticBuilder`
+(driven by :mod:`.lines`) and turned into one :class:`~stapbench.model.Diagnostic`
+when it ends.  Pure functions here; the only state is ``FileMemory``, the
+"file of the previously printed token" that stap elides (``at :2:3``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..model import Diagnostic, Summary
+
+__all__ = [
+    "DiagnosticBuilder", "FileMemory", "SummaryBuilder", "classify_stap_line", "parse_token",
+]
+
+_TOKEN_KINDS = r"identifier|operator|string|number|junk|keyword|embedded-code"
+# ``<kind> '<text>' at <file>:<line>:<col>``; keyword/embedded-code have no text
+_TOKEN = re.compile(rf"({_TOKEN_KINDS})(?: '(.*)')? at (.*):(\d+):(\d+)")
+_TOKEN_TAIL = re.compile(rf": ({_TOKEN_KINDS})(?: '(.*)')? at (.*):(\d+):(\d+)\Z")
+_NEAR = re.compile(rf" near ({_TOKEN_KINDS})(?: '(.*?)')? at (.*?):(\d+):(\d+)((?: \(called from .*\))*(?: in probe .*)?)\Z")
+_EOF_TOKEN = re.compile(r"(.*) EOF\Z")
+_SIMILAR = re.compile(r"\((similar(?: functions)?|alternatives): ([^()]*(?:\([^()]*\)[^()]*)*)\)")
+_MAN = re.compile(r"\[man ([^\]]+)\]")
+_CARET = re.compile(r"[ \t]*\^\Z")
+_SOURCE = re.compile(r"[ \t]*source: ")
+_PASS = re.compile(r"Pass (\d+): (.*)\Z")
+_PASS_FAILED = re.compile(r"Pass (\d+): .*? failed\.(?:  .*)?\Z")
+_REAL_MS = re.compile(r"(\d+)real ms")
+_SUPPRESSED = re.compile(r"Number of similar (?:error|warning) messages suppressed: \d+\.\Z")
+_PARSE_ERRORS = re.compile(r"\d+ parse error(?:s|\(s\))?\.\Z")
+_ERRORS_SKIPPED = re.compile(r"Number of errors: (\d+), skipped probes: (\d+)\Z")
+_SKIPPED_DUE = re.compile(r"Skipped due to (.*): (\d+)\Z")
+_STAPRUN_STATUS = re.compile(r"(\S*staprun) exited with status: (-?\d+)\Z")
+# stap's free-form hint lines (rpm_finder.cxx, buildrun.cxx, main.cxx), shown as notes
+_NOTE_PREFIXES = (
+    "Missing separate debuginfos, use: ",
+    "Checking \"",
+    "Incorrect version or missing kernel-devel package",
+    "Ensure kernel development headers",
+    "Kernel version ",
+    "Rerun with -v to see them.",
+)
+
+
+class FileMemory:
+    """stap drops a token's file name when it equals the previous token's (``at :2:3``)."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: str | None = None
+
+    def resolve(self, file: str) -> str | None:
+        if file == "":
+            return self.last
+        self.last = file
+        return file
+
+
+def parse_token(text: str, files: FileMemory) -> tuple[str, str | None, str | None, int, int] | None:
+    """``identifier 'x' at f.stp:3:5`` -> (kind, token, file, line, column)."""
+    m = _TOKEN.fullmatch(text)
+    if m is None:
+        return None
+    kind, token, file, line, col = m.groups()
+    return kind, token, files.resolve(file), int(line), int(col)
+
+
+def _similar(message: str) -> list[str]:
+    found: list[str] = []
+    for m in _SIMILAR.finditer(message):
+        items = m.group(2).strip()
+        found.extend(x for x in (items.split(", ") if ", " in items else items.split()) if x)
+    return found
+
+
+class DiagnosticBuilder:
+    """Collects one diagnostic block.
+
+    ``kind``: ``semantic`` and ``parse`` blocks take indented continuation lines
+    and end with (and include) an empty line; ``warning``/``runtime`` take only
+    `` source:``/caret/macro-expansion lines; ``pass``/``note`` take only their
+    known follow-up lines.  Every kind then takes adjacent ``Tip:`` lines.
+    """
+
+    __slots__ = ("kind", "severity", "header", "raws", "lines", "state", "tips", "files")
+
+    def __init__(self, kind: str, severity: str, header: str, raw: str, files: FileMemory):
+        self.kind = kind
+        self.severity = severity
+        self.header = header
+        self.raws = [raw]
+        self.lines: list[str] = []  # continuation lines (interpreted text)
+        self.tips: list[str] = []
+        self.files = files
+        # "block": continuation lines allowed; "tail": only Tip lines
+        self.state = "block" if kind in ("semantic", "parse", "warning", "runtime") else "tail"
+
+    def offer(self, text: str, raw: str) -> bool:
+        """Take ``text`` if it continues this diagnostic."""
+        if text.startswith("Tip: "):
+            self.tips.append(text[5:])
+            self.raws.append(raw)
+            self.state = "tail"
+            return True
+        if self.state != "block":
+            if self.kind == "note" and text == "Rerun with -v to see them." and not self.lines:
+                self.lines.append(text)
+                self.raws.append(raw)
+                return True
+            if self.kind == "pass" and text.startswith("Kernel version ") and not self.lines:
+                self.lines.append(text)
+                self.raws.append(raw)
+                return True
+            return False
+        if self.kind in ("semantic", "parse"):
+            if text == "":
+                self.raws.append(raw)
+                self.state = "tail"
+                return True
+            if text[0] in " \t" or _CARET.match(text):
+                self.lines.append(text)
+                self.raws.append(raw)
+                return True
+            return False
+        # warning/runtime: a source line, the caret under it, macro expansion lines
+        if _SOURCE.match(text) or text.startswith(("\tin expansion of macro: ", "\tin synthesized code from: ", "   thrown from: ")) \
+                or (self.lines and _CARET.match(text) and _SOURCE.match(self.lines[-1])):
+            self.lines.append(text)
+            self.raws.append(raw)
+            return True
+        return False
+
+    def finish(self, stream: str) -> Diagnostic:
+        header = self.header
+        diag = Diagnostic(raw="".join(self.raws), stream=stream, severity=self.severity,
+                          kind=self.kind, message=header, tips=self.tips)
+        if self.kind in ("semantic", "warning"):
+            m = _TOKEN_TAIL.search(header)
+            if m is not None:
+                diag.message = header[: m.start()].rstrip()
+                self._set_token(diag, m.groups())
+        elif self.kind == "runtime":
+            m = _NEAR.search(header)
+            if m is not None:
+                diag.message = header[: m.start()]
+                self._set_token(diag, m.groups()[:5])
+                if m.group(6):
+                    diag.details.append(m.group(6).strip())
+        elif self.kind == "pass":
+            diag.pass_number = int(header[5: header.index(":")])
+        source_prefix = 0
+        for line in self.lines:
+            src = _SOURCE.match(line)
+            if src is not None:
+                if diag.source is None:
+                    diag.source = line[src.end():]
+                    source_prefix = src.end()
+                else:
+                    diag.details.append(line)
+                continue
+            if _CARET.match(line):
+                if diag.caret_column is None and diag.source is not None:
+                    diag.caret_column = max(0, line.index("^") - source_prefix)
+                else:
+                    diag.details.append(line)
+                continue
+            stripped = line.strip()
+            if self.kind == "parse" and stripped.startswith(("saw: ", "at: ")) and diag.token_kind is None:
+                token = stripped.split(": ", 1)[1]
+                eof = _EOF_TOKEN.fullmatch(token)
+                if eof is not None:
+                    diag.token_kind = "eof"
+                    diag.file = self.files.resolve(eof.group(1))
+                else:
+                    m = _TOKEN.fullmatch(token)
+                    if m is not None:
+                        self._set_token(diag, m.groups())
+                continue
+            diag.details.append(line)
+        for text in (header, *diag.details):
+            diag.similar.extend(_similar(text))
+            diag.man.extend(_MAN.findall(text))
+        return diag
+
+    def _set_token(self, diag: Diagnostic, groups) -> None:
+        kind, token, file, line, col = groups
+        diag.token_kind = kind
+        diag.token = token
+        diag.file = self.files.resolve(file)
+        diag.line = int(line)
+        diag.column = int(col)
+
+
+class SummaryBuilder:
+    """Adjacent end-of-run lines merged into one Summary."""
+
+    __slots__ = ("summary", "raws")
+
+    def __init__(self) -> None:
+        self.summary = Summary(raw="")
+        self.raws: list[str] = []
+
+    def offer(self, text: str, raw: str) -> bool:
+        body = text[9:] if text.startswith("WARNING: ") else text
+        s = self.summary
+        m = _ERRORS_SKIPPED.match(body)
+        if m is not None and s.errors is None:
+            s.errors, s.skipped = int(m.group(1)), int(m.group(2))
+        elif (m := _SKIPPED_DUE.match(body)) is not None:
+            s.skipped_reasons[m.group(1)] = int(m.group(2))
+        elif text is not body and (m := _STAPRUN_STATUS.search(body)) is not None and s.staprun_status is None:
+            s.staprun_status = int(m.group(2))
+        else:
+            return False
+        self.raws.append(raw)
+        return True
+
+    def finish(self, stream: str) -> Summary:
+        self.summary.raw = "".join(self.raws)
+        self.summary.stream = stream
+        return self.summary
+
+
+def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuilder | SummaryBuilder | None | tuple:
+    """A line that starts one of stap's own messages -> its builder; ``("pass", n, rest, ms)`` for a
+    ``-v`` pass line; None when the line is nothing of stap's."""
+    c = text[:1]
+    if c == "s" and text.startswith("semantic error: "):
+        return DiagnosticBuilder("semantic", "error", text[16:], raw, files)
+    if c == "p" and text.startswith("parse error: "):
+        return DiagnosticBuilder("parse", "error", text[13:], raw, files)
+    if c == "W" and text.startswith("WARNING: "):
+        summary = SummaryBuilder()
+        if summary.offer(text, raw):
+            return summary
+        return DiagnosticBuilder("warning", "warning", text[9:], raw, files)
+    if c == "E" and text.startswith("ERROR: "):
+        return DiagnosticBuilder("runtime", "error", text[7:], raw, files)
+    if c == "P" and text.startswith("Pass "):
+        if _PASS_FAILED.match(text):
+            return DiagnosticBuilder("pass", "error", text, raw, files)
+        m = _PASS.match(text)
+        if m is not None:
+            ms = _REAL_MS.search(m.group(2))
+            return ("pass", int(m.group(1)), m.group(2), int(ms.group(1)) if ms else None)
+        return None
+    if c == "T" and text.startswith("Tip: "):
+        return DiagnosticBuilder("tip", "info", text[5:], raw, files)
+    if c == "S" and text.startswith("Skipped due to "):
+        summary = SummaryBuilder()
+        return summary if summary.offer(text, raw) else None
+    if c == "N" and _SUPPRESSED.match(text):
+        return DiagnosticBuilder("note", "info", text, raw, files)
+    if c.isdigit() and _PARSE_ERRORS.match(text):
+        return DiagnosticBuilder("note", "info", text, raw, files)
+    if text.startswith(_NOTE_PREFIXES):
+        return DiagnosticBuilder("note", "info", text, raw, files)
+    return None
