@@ -205,10 +205,18 @@ class DebugInfo:
 
     # -- address -> file:line ---------------------------------------------
     def line_at(self, address: int) -> tuple[_Unit | None, tuple[str, int] | None]:
-        unit = self.unit_at(address)
-        if unit is None or unit.table is None:
+        # unit_at() and LineTable.lookup() inlined: this is the warm path of every frame
+        i = bisect_right(self._range_starts, address) - 1
+        if i < 0:
+            return None, None
+        begin, end, offset = self._ranges[i]
+        if address >= end:
+            return None, None
+        unit = self._units.get(offset) or self._unit(offset)
+        table = unit.table
+        if table is None:
             return unit, None
-        return unit, unit.table.lookup(address)
+        return unit, table.lookup(address)
 
 
 def _str_attr(die, name: str) -> str | None:

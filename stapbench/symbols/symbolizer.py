@@ -41,6 +41,8 @@ from .sources import SourceCache, find_source
 KERNEL_ADDRESS_MIN = 0xFFFF800000000000
 #: re-check a cached module's file (inode, size, mtime) at most this often, in seconds
 RECHECK_SECONDS = 2.0
+#: at most this many located frames are remembered (then the memo starts again)
+MEMO_SIZE = 200_000
 
 
 @dataclass(slots=True)
@@ -49,6 +51,7 @@ class SymbolizerStats:
 
     modules_opened: int = 0  # ELF files opened and indexed (module files and debug files)
     module_hits: int = 0  # lookups answered from the module cache (no file touched)
+    memo_hits: int = 0  # frames answered from the located-frame memo
     build_id_hits: int = 0  # a module file whose build-id's DWARF was already indexed (not parsed again)
 
 
@@ -68,6 +71,7 @@ class Symbolizer:
                  debug_dirs: Iterable[str | os.PathLike] = ("/usr/lib/debug",),
                  modules: Iterable[str | os.PathLike] = ()):
         self._found_sources: dict[tuple[str, str | None], tuple[float, Path | None]] = {}
+        self._memo: dict[tuple, tuple[Module, SourceLocation]] = {}
         self.source_roots = source_roots
         self.debug_dirs: tuple[Path, ...] = tuple(Path(p) for p in debug_dirs)
         self._known: dict[str, Path] = {}  # basename -> full path
@@ -88,6 +92,7 @@ class Symbolizer:
     def source_roots(self, roots: Iterable[str | os.PathLike]) -> None:
         self._source_roots = tuple(Path(p).expanduser() for p in roots)
         self._found_sources.clear()
+        self._memo.clear()
 
     # -- modules -------------------------------------------------------------
     def add_module(self, path: str | os.PathLike) -> None:
@@ -208,6 +213,8 @@ class Symbolizer:
     def locate(self, frame: Frame, *, return_address: bool | None = None) -> SourceLocation:
         """Where ``frame`` points: function, DWARF file name, file on disk and line, or the problem.
 
+        The result may be shared with later calls for the same frame: treat it as read-only.
+
         ``return_address``: look the address up at ``- 1`` (see the module
         docstring); None means "only if ``frame.role == 'returning_to'``".
         """
@@ -224,6 +231,20 @@ class Symbolizer:
         if module is None:
             return SourceLocation(module=name, function=frame.symbol, problem=loc.NO_MODULE,
                                   hint=_hint_no_module(name))
+        # the same frame again (backtraces repeat): one dict hit, valid while the module file is unchanged
+        key = (name, frame.symbol, frame.offset, frame.size, None if frame.symbol else frame.address, return_address)
+        memo = self._memo.get(key)
+        if memo is not None and memo[0] is module:
+            self.stats.memo_hits += 1
+            return memo[1]
+        found = self._locate_in(module, frame, return_address)
+        if found.problem != loc.NO_SOURCE:  # a missing source is looked for again later
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = (module, found)
+        return found
+
+    def _locate_in(self, module: Module, frame: Frame, return_address: bool) -> SourceLocation:
         address, function = self._frame_address(module, frame)
         if address is None and module.debug is None and module.symbols.table != ".symtab":
             # fully stripped (only .dynsym left): the debuginfo would bring the symbol table back
