@@ -132,6 +132,7 @@ class DebugInfo:
         self._ranges: list[tuple[int, int, int]] = []  # (begin, end, cu_offset) sorted
         self._index_ranges()
         self.tables_decoded = 0
+        self.type_cache: dict[tuple[str, str], dict[str, str]] = {}  # filled by the Symbolizer
 
     # -- address -> CU ---------------------------------------------------
     def _index_ranges(self) -> None:

@@ -32,6 +32,7 @@ from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from ..model.events import Frame
+from . import dwarftypes
 from . import location as loc
 from .elfmodule import DebugInfo, Module, ModuleSymbols, has_dwarf, load_base, read_build_id, read_debuglink, stat_key
 from .location import SourceLocation, SourceSnippet
@@ -346,15 +347,50 @@ class Symbolizer:
         return found
 
     def _decl_line(self, mod: Module, unit, address: int) -> int | None:
+        die = self._subprogram(mod, unit, address)
+        decl = die.attributes.get("DW_AT_decl_line") if die is not None else None
+        return decl.value if decl is not None else None
+
+    def _subprogram(self, mod: Module, unit, address: int):
+        """The DW_TAG_subprogram DIE whose code starts at ``address``, searched in its CU only."""
         if unit is None:
             return None
         for die in mod.debug.cu(unit).iter_DIEs():
             if die.tag == "DW_TAG_subprogram":
                 low = die.attributes.get("DW_AT_low_pc")
                 if low is not None and low.value == address:
-                    decl = die.attributes.get("DW_AT_decl_line")
-                    return decl.value if decl is not None else None
+                    return die
         return None
+
+    # -- types -------------------------------------------------------------------
+    def member_types(self, module: str, type_name: str) -> dict[str, str]:
+        """Member name -> C type string of a struct or union, from the module's DWARF.
+
+        ``type_name`` may be ``ngx_connection_t``, ``struct ngx_connection_s``
+        or a pointer to either (``ngx_log_t *``).  An empty dict when the module,
+        its debuginfo or the type is not found.
+        """
+        mod = self.module(module)
+        if mod is None or mod.debug is None:
+            return {}
+        cache = mod.debug.type_cache
+        key = ("members", type_name)
+        if key not in cache:
+            cache[key] = dwarftypes.members(dwarftypes.find_type(mod.debug.dwarf, type_name))
+        return dict(cache[key])
+
+    def function_params(self, module: str, function: str) -> dict[str, str]:
+        """Parameter name -> C type string of a function, in order ({} when not found)."""
+        mod = self.module(module)
+        sym = mod.symbols.find(function) if mod is not None else None
+        if sym is None or mod.debug is None:
+            return {}
+        cache = mod.debug.type_cache
+        key = ("params", function)
+        if key not in cache:
+            die = self._subprogram(mod, mod.debug.unit_at(sym.address), sym.address)
+            cache[key] = dwarftypes.parameters(die) if die is not None else {}
+        return dict(cache[key])
 
     # -- source ----------------------------------------------------------------
     def source_snippet(self, location: SourceLocation, context: int = 6) -> SourceSnippet | None:
