@@ -1,0 +1,50 @@
+"""Stop every live run when the interpreter exits.
+
+atexit covers a normal exit and a Jupyter kernel shut down from the front end
+(ipykernel stops its loop and the interpreter exits).  The grace periods are
+short because Jupyter kills a kernel that takes more than about 5 s to go;
+if that happens, each run's watchdog process finishes the job.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import weakref
+
+_live: "weakref.WeakSet" = weakref.WeakSet()
+_lock = threading.Lock()
+_registered = False
+
+#: grace periods used at exit (seconds): SIGINT, then SIGTERM, then SIGKILL
+EXIT_GRACE = 2.0
+EXIT_TERM_GRACE = 1.0
+
+
+def register(run) -> None:
+    global _registered
+    with _lock:
+        _live.add(run)
+        if not _registered:
+            atexit.register(stop_all)
+            _registered = True
+
+
+def unregister(run) -> None:
+    with _lock:
+        _live.discard(run)
+
+
+def live_runs() -> list:
+    with _lock:
+        return [r for r in _live if r.running]
+
+
+def stop_all(grace: float = EXIT_GRACE, wait: float | None = None) -> None:
+    """Stop all live runs (in parallel) and wait for them to end."""
+    runs = live_runs()
+    for run in runs:
+        run.stop(reason="shutdown", grace=grace)
+    limit = grace + EXIT_TERM_GRACE + 2.0 if wait is None else wait
+    for run in runs:
+        run.finished.wait(limit)

@@ -1,0 +1,61 @@
+"""The readiness marker: how the runner knows the probes are live.
+
+stapbench appends ``probe begin { printf("<marker>\\n") }`` at the *end* of
+the script, so the cell's line numbers stay the script's line numbers and the
+marker prints after every begin probe of the user's.  Its line is removed from
+the stdout fed to the parser (it is not the user's output) but stays in the
+raw transcript; :class:`MarkerFilter` does that on a stream split anywhere.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+
+def new_marker() -> str:
+    return f"__stapbench_ready_{secrets.token_hex(8)}__"
+
+
+def script_with_marker(script: str, marker: str) -> str:
+    if script and not script.endswith("\n"):
+        script += "\n"
+    return script + f'probe begin {{ printf("{marker}\\n") }}\n'
+
+
+class MarkerFilter:
+    """Removes the first ``marker + "\\n"`` from a byte stream fed in chunks.
+
+    Bytes that could be the start of the marker are held back until the next
+    chunk decides; everything else passes at once.
+    """
+
+    def __init__(self, marker: str | None):
+        self.pattern = (marker + "\n").encode() if marker else None
+        self.found = marker is None
+        self._held = b""
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        """Return (bytes to pass on, whether the marker was found in this chunk)."""
+        if self.found:
+            return data, False
+        buf = self._held + data
+        at = buf.find(self.pattern)
+        if at >= 0:
+            self.found = True
+            self._held = b""
+            return buf[:at] + buf[at + len(self.pattern):], True
+        keep = self._partial_suffix(buf)
+        self._held = buf[len(buf) - keep:] if keep else b""
+        return buf[:len(buf) - keep], False
+
+    def close(self) -> bytes:
+        held, self._held = self._held, b""
+        return held
+
+    def _partial_suffix(self, buf: bytes) -> int:
+        """Length of the longest suffix of ``buf`` that is a proper prefix of the pattern."""
+        pattern = self.pattern
+        for n in range(min(len(buf), len(pattern) - 1), 0, -1):
+            if pattern.startswith(buf[-n:]):
+                return n
+        return 0

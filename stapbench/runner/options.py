@@ -1,0 +1,197 @@
+"""What a run is asked to do, and the stap argv that follows from it.
+
+:class:`RunOptions` is plain data; :func:`build_stap_argv` turns it into an
+argv list (never a shell string).  :func:`add_run_arguments` defines the
+options once for both the ``%%stap`` magic and ``stapbench run`` so the two
+stay the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+RUNTIMES = ("kernel", "bpf", "dyninst")
+
+#: where .ci/provision installs the LD_PRELOAD shim (see memlock_shim.c)
+DEFAULT_MEMLOCK_SHIM = "/usr/local/lib/stapbench/memlock_shim.so"
+
+
+def as_argv(command: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
+    """A command given as an argv list, or a string split like a shell would
+    split words (quotes honoured) but never run through a shell."""
+    if command is None:
+        return None
+    if isinstance(command, str):
+        argv = shlex.split(command)
+    else:
+        argv = [os.fspath(a) for a in command]
+    if not argv:
+        raise ValueError("empty command")
+    return argv
+
+
+@dataclass(kw_only=True)
+class RunOptions:
+    """Everything that decides how stap is started and stopped.
+
+    ``cmd`` is stap's own ``-c`` (stap starts it once the probes are live and
+    the run ends with it); a list is joined with shlex quoting because stap
+    word-splits that one string itself.  ``trigger`` is a workload stapbench
+    starts (argv, no shell) once the probes are live; its output is kept apart
+    from stap's.
+    """
+
+    pid: int | None = None
+    cmd: str | list[str] | None = None
+    trigger: str | list[str] | None = None
+    #: stop the run this many seconds after the trigger exits (None: keep running)
+    stop_after_trigger: float | None = 0.5
+    timeout: float | None = None
+    runtime: str | None = None  # None: stap's default (the kernel module runtime)
+    modules: list[str] = field(default_factory=list)  # -d
+    ldd: bool = False
+    globals: dict[str, str] = field(default_factory=dict)  # -G NAME=VALUE
+    macros: dict[str, str | None] = field(default_factory=dict)  # -D NAME[=VALUE]
+    guru: bool = False  # -g
+    check: bool = False  # stop after pass 2 (-p2): diagnostics only
+    last_pass: int | None = None  # -p N (check sets 2)
+    verbose: int = 0  # -v count
+    extra_args: list[str] = field(default_factory=list)  # passed to stap verbatim
+    stap: str = "stap"
+    use_sudo: bool = False
+    sudo: str = "sudo"
+    #: password answered at sudo's prompt; None: ask through getpass when prompted
+    sudo_password: str | None = field(default=None, repr=False)
+    #: SIGINT -> (grace) -> SIGTERM -> (term_grace) -> SIGKILL
+    grace: float = 5.0
+    term_grace: float = 2.0
+    #: keep at most this many events in memory (diagnostics are always kept)
+    max_events: int = 100_000
+    #: run folder; None: a new folder under transcript_dir
+    record: str | os.PathLike | None = None
+    transcript_dir: str | os.PathLike | None = None
+    #: LD_PRELOAD shim for --runtime=bpf; None: $STAPBENCH_MEMLOCK_SHIM or the provisioned one
+    memlock_shim: str | None = None
+    #: start a watchdog process that stops stap if this process dies
+    watchdog: bool = True
+    env: dict[str, str] = field(default_factory=dict)  # added to stap's environment
+
+    def __post_init__(self):
+        if self.runtime is not None and self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, not {self.runtime!r}")
+        if self.pid is not None and self.cmd is not None:
+            raise ValueError("give either pid (-x) or cmd (-c), not both")
+        if self.check:
+            self.last_pass = 2
+
+    @property
+    def runs_probes(self) -> bool:
+        """True when stap gets to pass 5, i.e. probes go live."""
+        return self.last_pass is None or self.last_pass >= 5
+
+    def trigger_argv(self) -> list[str] | None:
+        return as_argv(self.trigger)
+
+    def shim_path(self) -> str | None:
+        """The memlock shim to preload, if this run needs one and it exists."""
+        if self.runtime != "bpf":
+            return None
+        path = self.memlock_shim or os.environ.get("STAPBENCH_MEMLOCK_SHIM") or DEFAULT_MEMLOCK_SHIM
+        return path if path and os.path.isfile(path) else None
+
+    def replace(self, **changes) -> "RunOptions":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return RunOptions(**values)
+
+
+def build_stap_argv(options: RunOptions, script_path: str | os.PathLike) -> list[str]:
+    """stap's argv (without sudo) for a script file."""
+    argv = [options.stap]
+    if options.runtime:
+        argv.append(f"--runtime={options.runtime}")
+    if options.last_pass is not None:
+        argv.append(f"-p{options.last_pass}")
+    if options.verbose:
+        argv.append("-" + "v" * options.verbose)
+    if options.guru:
+        argv.append("-g")
+    if options.ldd:
+        argv.append("--ldd")
+    for module in options.modules:
+        argv += ["-d", os.fspath(module)]
+    for name, value in options.macros.items():
+        argv += ["-D", name if value is None else f"{name}={value}"]
+    for name, value in options.globals.items():
+        argv += ["-G", f"{name}={value}"]
+    if options.pid is not None:
+        argv += ["-x", str(int(options.pid))]
+    if options.cmd is not None:
+        argv += ["-c", options.cmd if isinstance(options.cmd, str) else shlex.join(as_argv(options.cmd))]
+    argv += [str(a) for a in options.extra_args]
+    argv.append(os.fspath(script_path))
+    return argv
+
+
+# --- the shared command-line surface (magic and CLI) ---------------------------------
+
+
+def _name_value(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def _macro(text: str) -> tuple[str, str | None]:
+    name, sep, value = text.partition("=")
+    if not name:
+        raise argparse.ArgumentTypeError(f"expected MACRO[=VALUE], got {text!r}")
+    return name, (value if sep else None)
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``%%stap`` and ``stapbench run``."""
+    parser.add_argument("-x", "--pid", type=int, help="probe this running process (stap -x)")
+    parser.add_argument("-c", "--cmd", help="command stap starts once the probes are live; the run ends with it")
+    parser.add_argument("--trigger", metavar="CMD",
+                        help="workload to run (no shell) once the probes are live; its output is shown apart")
+    parser.add_argument("--timeout", type=float, metavar="S", help="stop the run after S seconds")
+    parser.add_argument("--runtime", choices=RUNTIMES, help="stap runtime")
+    parser.add_argument("-d", dest="modules", action="append", default=[], metavar="MODULE",
+                        help="add symbol/unwind data for MODULE (stap -d)")
+    parser.add_argument("--ldd", action="store_true", help="add the target's shared libraries (stap --ldd)")
+    parser.add_argument("-G", dest="globals", action="append", type=_name_value, default=[],
+                        metavar="NAME=VALUE", help="set a global variable (stap -G)")
+    parser.add_argument("-D", dest="macros", action="append", type=_macro, default=[],
+                        metavar="MACRO=VALUE", help="define a C macro (stap -D), e.g. MAXSTRINGLEN=1024")
+    parser.add_argument("-g", "--guru", action="store_true", help="guru mode (stap -g)")
+    parser.add_argument("-v", dest="verbose", action="count", default=0, help="stap -v (repeatable)")
+    parser.add_argument("--check", action="store_true", help="stop after pass 2 and show diagnostics (stap -p2)")
+    parser.add_argument("--record", metavar="PATH", help="keep the run folder (transcript) at PATH")
+    parser.add_argument("--sudo", dest="use_sudo", action="store_true", default=None,
+                        help="run stap through sudo (asks for the password)")
+
+
+def options_from_args(args: argparse.Namespace, **defaults) -> RunOptions:
+    """RunOptions from parsed :func:`add_run_arguments` options; ``defaults``
+    fill what the options left unset (e.g. the magic's configured runtime)."""
+    values = dict(defaults)
+    for name in ("pid", "cmd", "trigger", "timeout", "runtime", "record", "use_sudo"):
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    values["modules"] = list(args.modules)
+    values["ldd"] = args.ldd
+    values["globals"] = dict(args.globals)
+    values["macros"] = dict(args.macros)
+    values["guru"] = args.guru
+    values["verbose"] = args.verbose
+    values["check"] = args.check
+    if values.get("record") is not None:
+        values["record"] = Path(values["record"]).expanduser()
+    return RunOptions(**values)

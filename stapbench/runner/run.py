@@ -1,0 +1,548 @@
+"""One stap run: start, stream into the parser and the transcript, stop.
+
+:class:`Run` is the lifecycle (start → ready → trigger → stop → finished);
+the reader thread moves bytes from stap's pty and stderr pipe into the run
+folder (as they arrive), through the readiness-marker filter into one
+:class:`~stapbench.parser.StreamParser` per stream, and hands each event to
+the ``on_event`` callbacks (the views and the magics' text output hang off
+those).  Memory stays bounded: the newest ``max_events`` events are kept (the
+rest counted), diagnostics and summaries always.
+
+Nothing is left running: stap's process group is stopped on :meth:`stop`,
+timeout, KeyboardInterrupt in :meth:`wait`, interpreter exit (``cleanup``),
+and by the watchdog process if this process is killed.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import select
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from ..model import Diagnostic, Event, Summary
+from ..parser import StreamParser
+from . import cleanup
+from .marker import MarkerFilter, new_marker, script_with_marker
+from .options import RunOptions, as_argv, build_stap_argv
+from .process import StapProcess, group_members, spawn_stap, stop_group
+from .sudo import SudoError, answer_prompt, is_root, needs_password, new_prompt, sudo_argv
+from .transcript import (
+    SCRIPT, TranscriptWriter, iter_chunks, new_run_dir, prepare_record_dir, read_meta, write_meta,
+)
+from .watchdog import release_watchdog, start_watchdog
+
+log = logging.getLogger(__name__)
+
+#: after stap went quiet this long, a pending multi-line construct is emitted
+IDLE_FLUSH_S = 0.1
+#: after stap exited, keep reading this long for bytes still in flight
+DRAIN_S = 0.5
+READ_SIZE = 65536
+
+
+class RunError(RuntimeError):
+    pass
+
+
+class Run:
+    """A stap run (see the module doc).  Create, then :meth:`start`; or use :func:`run`.
+
+    Attributes worth knowing: ``events`` (newest ``max_events``), ``diagnostics``,
+    ``summaries``, ``exit_status`` (stap's exit code, or ``-signal``),
+    ``stop_reason`` (``"exited"``, ``"timeout"``, ``"interrupted"``, ``"stopped"``,
+    ``"trigger finished"``, ``"error"``), ``folder`` (the run folder), ``argv``.
+    Callbacks (called on the reader thread; exceptions are caught and logged):
+    ``on_event(event)``, ``on_trigger_output(bytes)``, ``on_ready(run)``,
+    ``on_end(run)``, ``on_note(text)`` (stapbench's own remarks: escalations, ...).
+    """
+
+    def __init__(self, script: str, options: RunOptions | None = None, **option_values):
+        self.script = script
+        self.options = options.replace(**option_values) if options else RunOptions(**option_values)
+        self.marker = new_marker() if self.options.runs_probes else None
+        self.folder: Path | None = None
+        self.argv: list[str] = []
+        self.on_event: list[Callable[[Event], None]] = []
+        self.on_trigger_output: list[Callable[[bytes], None]] = []
+        self.on_ready: list[Callable[["Run"], None]] = []
+        self.on_end: list[Callable[["Run"], None]] = []
+        self.on_note: list[Callable[[str], None]] = []
+        self._events = collections.deque(maxlen=max(1, self.options.max_events))
+        self.events_total = 0
+        self.diagnostics: list[Diagnostic] = []
+        self.summaries: list[Summary] = []
+        self.notes: list[str] = []
+        self.callback_errors: list[BaseException] = []
+        self.ready = threading.Event()
+        self.finished = threading.Event()
+        self.exit_status: int | None = None
+        self.stop_reason: str | None = None
+        self.stop_signal: str | None = None  # the last signal the stop needed
+        self.trigger_argv = self.options.trigger_argv()
+        self.trigger_status: int | None = None
+        self.started_at: float | None = None
+        self.ready_at: float | None = None
+        self.ended_at: float | None = None
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._proc: StapProcess | None = None
+        self._watchdog: subprocess.Popen | None = None
+        self._writer: TranscriptWriter | None = None
+        self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
+        self._marker_filter = MarkerFilter(self.marker)
+        self._trigger: subprocess.Popen | None = None
+        self._stopper: threading.Thread | None = None
+        self._timers: list[threading.Timer] = []
+        self._reader: threading.Thread | None = None
+        self._exited = False
+        self.replayed = False
+
+    # --- public state --------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """stap's pid, which is also its process group and session id."""
+        return self._proc.pid if self._proc else None
+
+    @property
+    def events(self) -> list[Event]:
+        with self._lock:
+            return list(self._events)
+
+    @property
+    def events_dropped(self) -> int:
+        return self.events_total - len(self._events)
+
+    @property
+    def running(self) -> bool:
+        return self.started_at is not None and not self.finished.is_set()
+
+    @property
+    def ok(self) -> bool:
+        return self.finished.is_set() and self.exit_status == 0
+
+    def text(self) -> str:
+        """The probe output kept in memory as text (TextLine events)."""
+        return "".join(e.raw for e in self.events if e.type == "text")
+
+    def raw(self, stream: str = "stdout") -> bytes:
+        """The raw bytes of a stream from the transcript (marker line included)."""
+        from .transcript import STREAM_FILES
+
+        path = self.folder / STREAM_FILES[stream] if self.folder else None
+        return path.read_bytes() if path and path.exists() else b""
+
+    @property
+    def trigger_output(self) -> str:
+        return self.raw("trigger").decode("utf-8", "replace")
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else ("finished" if self.finished.is_set() else "new")
+        return (f"<stapbench Run {state} exit_status={self.exit_status} events={self.events_total} "
+                f"diagnostics={len(self.diagnostics)} folder={self.folder}>")
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def start(self) -> "Run":
+        if self.started_at is not None:
+            raise RunError("this run was already started")
+        opts = self.options
+        self.folder = prepare_record_dir(opts.record) if opts.record else new_run_dir(opts.transcript_dir)
+        script_path = self.folder / SCRIPT
+        script_path.write_text(
+            script_with_marker(self.script, self.marker) if self.marker else self.script, encoding="utf-8")
+        stap_argv = build_stap_argv(opts, script_path)
+        env_add = dict(opts.env)
+        shim = opts.shim_path()
+        if shim:
+            env_add["LD_PRELOAD"] = ":".join(p for p in (shim, os.environ.get("LD_PRELOAD")) if p)
+        prompt = prompt_start = None
+        if opts.use_sudo and not is_root():
+            if opts.sudo_password is not None or needs_password(opts.sudo):
+                prompt, prompt_start = new_prompt()
+            self.argv = sudo_argv(opts.sudo, stap_argv, env_add, prompt=prompt)
+            env = dict(os.environ)
+        else:
+            self.argv = stap_argv
+            env = {**os.environ, **env_add}
+        self.started_at = time.time()
+        self._write_meta()
+        self._writer = TranscriptWriter(self.folder)
+        try:
+            self._proc = spawn_stap(self.argv, env)
+        except Exception as exc:
+            self._finish_without_process(f"could not start {self.argv[0]}: {exc}")
+            raise RunError(f"could not start {self.argv[0]}: {exc}") from exc
+        cleanup.register(self)
+        if opts.watchdog:
+            try:
+                self._watchdog = start_watchdog(self._proc.pid, opts.grace, opts.term_grace)
+            except OSError as exc:
+                self._note(f"no watchdog ({exc}); stap is stopped at exit and on terminal hang-up only")
+        initial = b""
+        if prompt_start is not None:
+            try:
+                answer_prompt(self._proc.child, prompt_start, opts.sudo_password)
+            except (SudoError, KeyboardInterrupt, EOFError) as exc:
+                self._note(f"sudo: {exc or type(exc).__name__}")
+                self.stop_reason = "error"
+                self._kill_now()
+                self._start_reader(b"")
+                self.wait()
+                raise
+            # bytes pexpect read past the prompt are stap's: hand them on
+            initial = bytes(self._proc.child.buffer)
+            self._proc.child.buffer = b""
+        self._start_reader(initial)
+        if opts.timeout is not None:
+            self._after(opts.timeout, lambda: self.stop(reason="timeout"))
+        return self
+
+    def wait(self, timeout: float | None = None) -> "Run":
+        """Wait for the end.  KeyboardInterrupt stops the run (SIGINT first) and keeps
+        its output; a second one kills it at once.  ``timeout`` only bounds this wait."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        interrupts = 0
+        while not self.finished.is_set():
+            try:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                self.finished.wait(0.1 if left is None else min(0.1, left))
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+            except KeyboardInterrupt:
+                interrupts += 1
+                if interrupts == 1:
+                    self._note("interrupted: stopping stap (SIGINT; press again to kill it)")
+                    self.stop(reason="interrupted")
+                else:
+                    self._note("interrupted again: killing stap's process group")
+                    self._kill_now()
+        return self
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """True once the probes are live; False if the run ended (or timed out) before."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ready.is_set():
+            if self.finished.is_set():
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            self.ready.wait(0.05)
+        return True
+
+    def stop(self, reason: str = "stopped", *, wait: bool = False, grace: float | None = None) -> "Run":
+        """Stop the run: SIGINT to stap (end probes run), escalating to SIGTERM and
+        SIGKILL of its process group.  Returns at once unless ``wait``."""
+        with self._lock:
+            if self._proc is None or self.finished.is_set() or self._stopper is not None:
+                pass
+            else:
+                if self.stop_reason is None:
+                    self.stop_reason = reason
+                self._stop_trigger()
+                self._stopper = threading.Thread(
+                    target=self._escalate, args=(grace if grace is not None else self.options.grace,),
+                    name="stapbench-stop", daemon=True)
+                self._stopper.start()
+        if wait:
+            self.wait()
+        return self
+
+    def _escalate(self, grace: float) -> None:
+        self.stop_signal = stop_group(
+            self._proc.pid, grace=grace, term_grace=self.options.term_grace,
+            is_done=lambda: self._exited, log=self._note)
+
+    def _kill_now(self) -> None:
+        import signal
+
+        from .process import signal_group
+
+        self._stop_trigger()
+        if self._proc is not None:
+            signal_group(self._proc.pid, signal.SIGKILL)
+            self.stop_signal = "SIGKILL"
+
+    # --- reading ---------------------------------------------------------------------
+
+    def _start_reader(self, initial: bytes) -> None:
+        self._reader = threading.Thread(target=self._read_loop, args=(initial,),
+                                        name="stapbench-reader", daemon=True)
+        self._reader.start()
+
+    def _read_loop(self, initial: bytes) -> None:
+        proc = self._proc
+        fds = {proc.stdout_fd: "stdout", proc.stderr_fd: "stderr"}
+        try:
+            if initial:
+                self._ingest("stdout", initial)
+            idle_flushed = True
+            exited_at = None
+            while fds:
+                try:
+                    readable, _, _ = select.select(list(fds), [], [], IDLE_FLUSH_S)
+                except InterruptedError:
+                    continue
+                for fd in readable:
+                    try:
+                        data = os.read(fd, READ_SIZE)
+                    except OSError:  # EIO: the pty's last writer closed it
+                        data = b""
+                    if data:
+                        self._ingest(fds[fd], data)
+                        idle_flushed = False
+                    else:
+                        del fds[fd]
+                if not readable and not idle_flushed:
+                    self._flush_parsers()
+                    idle_flushed = True
+                if exited_at is None and not proc.child.isalive():
+                    self._exited = True
+                    exited_at = time.monotonic()
+                if exited_at is not None and not readable and time.monotonic() - exited_at > DRAIN_S:
+                    break  # something stap started still holds the pty or the pipe
+            if exited_at is None:
+                proc.child.wait()
+                self._exited = True
+        except Exception as exc:  # never lose the run to a reader bug
+            log.exception("stapbench reader failed")
+            self._note(f"reader failed: {exc!r}")
+            self._kill_now()
+        finally:
+            self._finish()
+
+    def _ingest(self, stream: str, data: bytes) -> None:
+        with self._write_lock:
+            self._writer.write(stream, data)
+        if self._parse_chunk(stream, data):
+            self._on_ready()
+
+    def _parse_chunk(self, stream: str, data: bytes) -> bool:
+        """Parse a chunk; True if it held the readiness marker (which is not parsed)."""
+        found = False
+        if stream == "stdout":
+            data, found = self._marker_filter.feed(data)
+        if data:
+            self._deliver(self._parsers[stream].feed(data))
+        return found
+
+    def _close_parsers(self) -> None:
+        tail = self._marker_filter.close()
+        if tail:
+            self._deliver(self._parsers["stdout"].feed(tail))
+        for parser in self._parsers.values():
+            self._deliver(parser.close())
+
+    def _flush_parsers(self) -> None:
+        for parser in self._parsers.values():
+            self._deliver(parser.flush())
+
+    def _deliver(self, events: list[Event]) -> None:
+        if not events:
+            return
+        with self._lock:
+            for event in events:
+                self._events.append(event)
+                if isinstance(event, Diagnostic):
+                    self.diagnostics.append(event)
+                elif isinstance(event, Summary):
+                    self.summaries.append(event)
+            self.events_total += len(events)
+        for event in events:
+            self._call(self.on_event, event)
+
+    def _call(self, callbacks, arg) -> None:
+        for callback in list(callbacks):
+            try:
+                callback(arg)
+            except Exception as exc:  # a broken view must not stop the run
+                if not self.callback_errors:
+                    log.exception("stapbench: a run callback failed")
+                self.callback_errors.append(exc)
+
+    def _note(self, text: str) -> None:
+        self.notes.append(text)
+        self._call(self.on_note, text)
+
+    # --- readiness and the trigger ----------------------------------------------
+
+    def _on_ready(self) -> None:
+        self.ready_at = time.time()
+        self.ready.set()
+        self._call(self.on_ready, self)
+        if self.trigger_argv and self.stop_reason is None:
+            self._start_trigger()
+
+    def _start_trigger(self) -> None:
+        try:
+            self._trigger = subprocess.Popen(
+                self.trigger_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        except OSError as exc:
+            self._note(f"trigger {self.trigger_argv[0]!r} could not start: {exc}")
+            self.trigger_status = 127
+            self.stop(reason="error")
+            return
+        threading.Thread(target=self._read_trigger, args=(self._trigger,),
+                         name="stapbench-trigger", daemon=True).start()
+
+    def _read_trigger(self, proc: subprocess.Popen) -> None:
+        fd = proc.stdout.fileno()
+        while True:
+            try:
+                data = os.read(fd, READ_SIZE)
+            except OSError:
+                data = b""
+            if not data:
+                break
+            with self._write_lock:
+                if self._writer is not None:
+                    self._writer.write("trigger", data)
+            self._call(self.on_trigger_output, data)
+        proc.stdout.close()
+        self.trigger_status = proc.wait()
+        settle = self.options.stop_after_trigger
+        if settle is not None and not self.finished.is_set():
+            self._after(settle, lambda: self.stop(reason="trigger finished"))
+
+    def _stop_trigger(self) -> None:
+        trigger = self._trigger
+        if trigger is not None and trigger.poll() is None:
+            import signal
+
+            from .process import signal_group
+
+            signal_group(trigger.pid, signal.SIGTERM)
+            try:
+                trigger.wait(2)
+            except subprocess.TimeoutExpired:
+                signal_group(trigger.pid, signal.SIGKILL)
+
+    def _after(self, seconds: float, action) -> None:
+        timer = threading.Timer(seconds, action)
+        timer.daemon = True
+        self._timers.append(timer)
+        timer.start()
+
+    # --- the end -----------------------------------------------------------------
+
+    def _finish(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._stop_trigger()
+        proc = self._proc
+        child = proc.child
+        if child.exitstatus is not None:
+            self.exit_status = child.exitstatus
+        elif child.signalstatus is not None:
+            self.exit_status = -child.signalstatus
+        if self.stop_reason is None:
+            self.stop_reason = "exited"
+        # a -c target or a stray helper stap left behind: end it (never leave stap running)
+        if group_members(proc.pid):
+            stop_group(proc.pid, grace=0.0, term_grace=self.options.term_grace,
+                       is_done=lambda: True, log=self._note)
+        self._close_parsers()
+        try:
+            os.close(proc.stderr_fd)
+        except OSError:
+            pass
+        try:
+            child.close(force=False)
+        except Exception:
+            pass
+        with self._write_lock:
+            self._writer.close()
+            self._writer = None
+        self.ended_at = time.time()
+        release_watchdog(self._watchdog)
+        self._watchdog = None
+        self._write_meta()
+        cleanup.unregister(self)
+        self.finished.set()
+        self._call(self.on_end, self)
+
+    def _finish_without_process(self, note: str) -> None:
+        self._note(note)
+        self.stop_reason = "error"
+        self.ended_at = time.time()
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._write_meta()
+        self.finished.set()
+
+    def _write_meta(self) -> None:
+        opts = self.options
+        write_meta(self.folder, {
+            "version": 1,
+            "argv": self.argv,
+            "marker": self.marker,
+            "runtime": opts.runtime,
+            "pid": opts.pid,
+            "cmd": opts.cmd,
+            "trigger": self.trigger_argv,
+            "timeout": opts.timeout,
+            "check": opts.check,
+            "use_sudo": opts.use_sudo,
+            "started_at": self.started_at,
+            "ready_at": self.ready_at,
+            "ended_at": self.ended_at,
+            "exit_status": self.exit_status,
+            "stop_reason": self.stop_reason,
+            "stop_signal": self.stop_signal,
+            "trigger_status": self.trigger_status,
+            "events_total": self.events_total,
+            "notes": self.notes,
+        })
+
+
+def run(script: str, *, background: bool = False, **option_values) -> Run:
+    """Run ``script`` with stap and return the :class:`Run`.
+
+    Keyword arguments are :class:`RunOptions` fields (``pid``, ``cmd``,
+    ``trigger``, ``timeout``, ``runtime``, ...).  Waits for the end unless
+    ``background``; a KeyboardInterrupt while waiting stops stap gracefully
+    and returns the run with everything it printed.
+    """
+    r = Run(script, **option_values).start()
+    if not background:
+        r.wait()
+    return r
+
+
+def replay(folder: str | os.PathLike, **option_values) -> Run:
+    """A finished :class:`Run` rebuilt from a recorded run folder (no stap needed):
+    the streams are parsed again in their recorded interleaving."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no run folder at {folder}")
+    meta = read_meta(folder)
+    script_file = folder / SCRIPT
+    r = Run(script_file.read_text(encoding="utf-8", errors="replace") if script_file.exists() else "",
+            **option_values)
+    r.replayed = True
+    r.folder = folder
+    r.marker = meta.get("marker")
+    r._marker_filter = MarkerFilter(r.marker)
+    r.argv = list(meta.get("argv") or [])
+    r.trigger_argv = meta.get("trigger")
+    for stream, data, _t in iter_chunks(folder):
+        if stream != "trigger" and r._parse_chunk(stream, data):
+            r.ready.set()
+    r._close_parsers()
+    r.started_at, r.ready_at, r.ended_at = meta.get("started_at"), meta.get("ready_at"), meta.get("ended_at")
+    r.exit_status, r.stop_reason = meta.get("exit_status"), meta.get("stop_reason")
+    r.stop_signal, r.trigger_status = meta.get("stop_signal"), meta.get("trigger_status")
+    r.notes = list(meta.get("notes") or [])
+    r.finished.set()
+    return r
+
+
+__all__ = ["Run", "RunError", "run", "replay", "as_argv"]

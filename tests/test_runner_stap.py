@@ -1,0 +1,154 @@
+"""The runner against the real stap (BPF runtime) and the C demo program."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from stapbench.model import Diagnostic, TextLine
+from stapbench.runner import Run, replay, run
+from tests.support.stap import session_members
+
+pytestmark = pytest.mark.stap
+
+REQUESTS = 'probe process("{prog}").function("handle_request") {{ printf("req %d\\n", $r->number) }}\n'
+END = 'probe end { printf("END\\n") }\n'
+
+
+def demo_total(count, uri="/index.html"):
+    """What demo.c prints: the sum over requests of number + depth 2 + strlen(uri) + 1."""
+    return sum(n + 2 + len(uri) + 1 for n in range(1, count + 1))
+
+
+def texts(r):
+    return [e.text for e in r.events if isinstance(e, TextLine)]
+
+
+def test_cmd_run_streams_parsed_events(stap_bpf, demo_program, tmp_path, no_stap_left):
+    script = REQUESTS.format(prog=demo_program) + 'probe begin { printf("ERROR: not a stap error\\n") }\n' + END
+    r = run(script, cmd=f"{demo_program} 4 50", runtime="bpf", transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.exit_status == 0 and r.stop_reason == "exited"
+    assert r.ready.is_set()
+    lines = texts(r)
+    # the probe's own "ERROR:" line is probe output on stdout, not a diagnostic
+    assert lines[0] == "ERROR: not a stap error"
+    assert all("not a stap error" not in d.message for d in r.diagnostics)
+    assert [t for t in lines if t.startswith("req ")] == ["req 1", "req 2", "req 3", "req 4"]
+    assert f"total={demo_total(4)}" in lines  # the -c target's own output shares stap's terminal
+    assert lines[-1] == "END"
+    # the readiness marker is in the raw transcript, not in the events
+    raw = r.raw("stdout")
+    assert r.marker.encode() in raw
+    assert not any(r.marker in e.raw for e in r.events)
+    # byte-exact: no \r from the pty, and the events join back to the raw stream minus the marker line
+    assert b"\r" not in raw
+    joined = "".join(e.raw for e in r.events if e.stream == "stdout").encode("utf-8", "surrogateescape")
+    assert joined == raw.replace(r.marker.encode() + b"\n", b"")
+    assert r.raw("stderr") and all(e.stream == "stderr" for e in r.diagnostics)
+    # the script file keeps the cell's lines first and 1:1
+    assert (r.folder / "script.stp").read_text().startswith(script)
+
+
+def test_replay_rebuilds_the_same_events(stap_bpf, demo_program, tmp_path, no_stap_left):
+    r = run(REQUESTS.format(prog=demo_program) + END, cmd=f"{demo_program} 3 50", runtime="bpf",
+            record=tmp_path / "rec")
+    no_stap_left.append(r.pid)
+    again = replay(tmp_path / "rec")
+    assert [(e.type, e.stream, e.raw) for e in again.events] == [(e.type, e.stream, e.raw) for e in r.events]
+    assert again.exit_status == r.exit_status == 0
+    assert again.stop_reason == "exited" and again.ready.is_set()
+
+
+def test_timeout_stops_with_sigint_and_keeps_output(stap_bpf, demo_program, tmp_path, no_stap_left):
+    t0 = time.monotonic()
+    r = run(REQUESTS.format(prog=demo_program) + END, cmd=f"{demo_program} 100000 20", runtime="bpf",
+            timeout=3, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    elapsed = time.monotonic() - t0
+    assert r.stop_reason == "timeout"
+    assert r.stop_signal == "SIGINT"  # a graceful stop sufficed: end probes ran
+    lines = texts(r)
+    assert lines[-1] == "END"
+    reqs = [t for t in lines if t.startswith("req ")]
+    assert len(reqs) >= 5 and reqs[:3] == ["req 1", "req 2", "req 3"]
+    assert elapsed < 3 + r.options.grace + 5
+
+
+def test_keyboard_interrupt_in_wait_stops_and_keeps_output(stap_bpf, demo_program, tmp_path, no_stap_left):
+    r = Run(REQUESTS.format(prog=demo_program) + END, cmd=f"{demo_program} 100000 20", runtime="bpf",
+            transcript_dir=tmp_path).start()
+    no_stap_left.append(r.pid)
+    assert r.wait_ready(60)
+    threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT)).start()
+    r.wait()  # the KeyboardInterrupt is taken by wait(), which stops the run
+    assert r.stop_reason == "interrupted"
+    lines = texts(r)
+    assert lines[-1] == "END" and sum(t.startswith("req ") for t in lines) >= 3
+    assert session_members(r.pid) == []
+
+
+def test_semantic_error_gives_its_diagnostic_on_the_cell_line(stap_bpf, demo_program, tmp_path, no_stap_left):
+    script = f'probe process("{demo_program}").function("handle_request") {{\n  printf("x\\n")\n  nosuchfn(1)\n}}\n'
+    r = run(script, runtime="bpf", trigger=["touch", str(tmp_path / "triggered")], transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.exit_status not in (0, None)
+    assert not r.ready.is_set()
+    assert not (tmp_path / "triggered").exists()  # probes never went live: no trigger
+    errors = [d for d in r.diagnostics if d.severity == "error"]
+    assert errors, r.raw("stderr")
+    first = errors[0]
+    assert first.kind == "semantic" and "nosuchfn" in first.message
+    assert first.line == 3 and first.column == 3
+
+
+def test_check_stops_after_pass_2_without_the_marker(stap_bpf, demo_program, tmp_path, no_stap_left):
+    r = run(REQUESTS.format(prog=demo_program), runtime="bpf", check=True, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert "-p2" in r.argv and r.marker is None
+    assert r.exit_status == 0
+    assert "probe begin" not in (r.folder / "script.stp").read_text()
+    assert "handle_request" in r.raw("stdout").decode()
+
+
+def test_trigger_runs_once_probes_are_live_and_its_output_is_apart(stap_bpf, demo_program, tmp_path, no_stap_left):
+    r = run(REQUESTS.format(prog=demo_program), runtime="bpf", trigger=[str(demo_program), "3", "50"],
+            timeout=60, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.stop_reason == "trigger finished" and r.trigger_status == 0
+    assert [t for t in texts(r) if t.startswith("req ")] == ["req 1", "req 2", "req 3"]
+    assert r.trigger_output == f"total={demo_total(3)}\n"
+    assert f"total={demo_total(3)}" not in texts(r)
+
+
+def test_values_with_shell_metacharacters_reach_stap_literally(stap_bpf, tmp_path, no_stap_left):
+    value = "a b;$(touch PWNED)`id`\"q'"
+    r = run('global msg = "d"\nprobe begin { printf("%s\\n", msg) exit() }\n', runtime="bpf",
+            globals={"msg": value}, trigger=["echo", "$(id)", "*"], transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert ["-G", f"msg={value}"] == r.argv[r.argv.index("-G"):r.argv.index("-G") + 2]
+    # stap itself refuses the value, quoting it verbatim: it arrived as one literal argument
+    assert f"msg={value}" in r.raw("stderr").decode()
+    assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
+
+
+def test_memory_is_bounded_but_diagnostics_are_kept(stap_bpf, demo_program, tmp_path, no_stap_left):
+    r = run(REQUESTS.format(prog=demo_program), cmd=f"{demo_program} 200 1", runtime="bpf",
+            max_events=10, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert len(r.events) == 10 and r.events_dropped == r.events_total - 10 >= 190
+    assert r.diagnostics  # the symbol-table warning, from the start of the run
+    assert r.raw("stdout").count(b"req ") == 200  # the transcript has everything
+
+
+def test_trigger_argv_runs_without_a_shell(stap_bpf, tmp_path, no_stap_left):
+    r = run('probe begin { printf("live\\n") }\n', runtime="bpf", trigger='echo "$(id)" * ;', timeout=60,
+            transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.trigger_argv == ["echo", "$(id)", "*", ";"]
+    assert r.trigger_output == "$(id) * ;\n"
+    assert texts(r) == ["live"]
