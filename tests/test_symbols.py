@@ -230,6 +230,10 @@ def test_kernel_frames_are_not_looked_up(demo_program):
 def test_unknown_symbol_says_no_symbol(demo_program):
     loc = Symbolizer().locate(frame(demo_program, "not_in_this_build", 4))
     assert loc.problem == "no-symbol" and "not_in_this_build" in loc.hint and loc.build_id
+    # an offset past the function's end: the file on disk is not the build stap saw
+    _, size = nm_function(demo_program, "handle_leaf")
+    assert Symbolizer().locate(frame(demo_program, "handle_leaf", size + 1)).problem == "no-symbol"
+    assert Symbolizer().locate(frame(demo_program, "handle_leaf", size), return_address=True).problem is None
 
 
 def test_address_without_line_says_no_line(demo_program):
@@ -309,3 +313,41 @@ def test_system_library_with_installed_debug_package():
     loc = Symbolizer().locate(frame(LIBC, "malloc", 0x10))
     assert loc.file.endswith("malloc.c") and loc.problem in (None, "no-source")
     assert loc.line == addr2line(Path(f"/usr/lib/debug/.build-id/{bid[:2]}/{bid[2:]}.debug"), [start + 0x10])[0]
+
+
+# -- bad input: never an exception -------------------------------------------------------
+
+def test_files_that_are_not_elf_or_are_broken(tmp_path, demo_program):
+    text = tmp_path / "notes.txt"
+    text.write_text("not a binary\n")
+    loc = Symbolizer().locate(frame(text, "main", 0))
+    assert loc.problem == "no-module" and "could not be read" in loc.hint and "ELF" in loc.hint
+    truncated = tmp_path / "demo-truncated"
+    truncated.write_bytes(demo_program.read_bytes()[:3000])
+    assert Symbolizer().locate(frame(truncated, "handle_leaf", 4)).problem in ("no-module", "no-symbol",
+                                                                               "no-debuginfo")
+    # DWARF sections overwritten with garbage: symbols still work, lines are reported missing
+    data = bytearray(demo_program.read_bytes())
+    out = subprocess.run([need("readelf"), "-S", "-W", str(demo_program)], check=True, capture_output=True,
+                         text=True).stdout
+    for row in out.splitlines():
+        if ".debug_line " in row or ".debug_info " in row:
+            fields = row.split("]", 1)[1].split()
+            offset, size = int(fields[3], 16), int(fields[4], 16)
+            data[offset:offset + size] = b"\xff" * size
+    garbled = tmp_path / "demo-garbled"
+    garbled.write_bytes(bytes(data))
+    loc = Symbolizer().locate(frame(garbled, "handle_leaf", 4))
+    assert loc.function == "handle_leaf" and loc.problem in ("no-debuginfo", "no-line") and loc.hint
+
+
+def test_odd_frames_do_not_raise(demo_program):
+    sym = Symbolizer()
+    odd = [Frame(address=None), Frame(address=0), Frame(address=None, module=""),
+           Frame(address=None, symbol="", offset=None, module=str(demo_program)),
+           Frame(address=0x1234, module=str(demo_program)), Frame(address=None, offset=10**12, module=str(demo_program)),
+           Frame(address=None, symbol="handle_leaf", offset=-5, module=str(demo_program)),
+           Frame(address=None, symbol="handle_leaf", offset=0, module=str(demo_program), role="returning_to")]
+    for f in odd:
+        loc = sym.locate(f)
+        assert loc.problem is None or loc.hint, f

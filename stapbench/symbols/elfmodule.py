@@ -104,9 +104,10 @@ class ModuleSymbols:
         if i < 0:
             return None
         sym = self.symbols[i]
-        if sym.size and address >= sym.address + sym.size:
-            return None
-        return sym
+        if sym.size:
+            return sym if address < sym.address + sym.size else None
+        # size unknown (hand-written assembly): up to the next symbol, never past the last one
+        return sym if i + 1 < len(self.symbols) and address < self.symbols[i + 1].address else None
 
 
 @dataclass(slots=True)
@@ -115,6 +116,7 @@ class _Unit:
     comp_dir: str | None = None
     name: str | None = None
     table: linetable.LineTable | None = None
+    error: str | None = None  # why the line table could not be decoded
 
 
 class DebugInfo:
@@ -184,15 +186,19 @@ class DebugInfo:
     def _unit(self, offset: int) -> _Unit:
         unit = self._units.get(offset)
         if unit is None:
-            cu = self.dwarf.get_CU_at(offset)
-            top = cu.get_top_DIE()
-            unit = _Unit(offset, comp_dir=_str_attr(top, "DW_AT_comp_dir"), name=_str_attr(top, "DW_AT_name"))
-            program = self.dwarf.line_program_for_CU(cu)
-            if program is not None:
-                names = linetable.file_names(program.header, unit.comp_dir)
-                unit.table = linetable.decode(self._line_data, program.program_start_offset,
-                                              program.program_end_offset, program.header, names)
-                self.tables_decoded += 1
+            unit = _Unit(offset)
+            try:
+                cu = self.dwarf.get_CU_at(offset)
+                top = cu.get_top_DIE()
+                unit.comp_dir, unit.name = _str_attr(top, "DW_AT_comp_dir"), _str_attr(top, "DW_AT_name")
+                program = self.dwarf.line_program_for_CU(cu)
+                if program is not None:
+                    names = linetable.file_names(program.header, unit.comp_dir)
+                    unit.table = linetable.decode(self._line_data, program.program_start_offset,
+                                                  program.program_end_offset, program.header, names)
+                    self.tables_decoded += 1
+            except Exception as exc:  # a corrupt unit: it has no lines, the others may
+                unit.table, unit.error = None, str(exc) or type(exc).__name__
             self._units[offset] = unit
         return unit
 
@@ -242,6 +248,7 @@ class Module:
     stat_key: tuple = ()
     files: list = field(default_factory=list)  # open file objects kept alive for pyelftools
     name: str = ""  # str(path), computed once
+    debug_error: str | None = None  # why the DWARF found could not be read
 
     def __post_init__(self):
         self.name = str(self.path)

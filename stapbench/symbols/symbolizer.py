@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
 
 from ..model.events import Frame
@@ -76,6 +75,7 @@ class Symbolizer:
         self.source_roots = source_roots
         self.debug_dirs: tuple[Path, ...] = tuple(Path(p) for p in debug_dirs)
         self._known: dict[str, Path] = {}  # basename -> full path
+        self._unreadable: dict[str, str] = {}  # path -> why it could not be opened as ELF
         self._names: dict[str, tuple[float, Module | None]] = {}  # frame module name -> (checked, module)
         self._modules: dict[str, tuple[tuple, Module | None]] = {}  # path -> (stat key, module)
         self._symbols_by_id: dict[str, ModuleSymbols] = {}
@@ -143,21 +143,38 @@ class Symbolizer:
         return module
 
     def _open(self, path: Path, key: tuple) -> Module | None:
+        # any file can be named in a frame: a broken or foreign one must not raise
         try:
             stream = open(path, "rb")
-            elf = ELFFile(stream)
-        except (OSError, ELFError):
+        except OSError as exc:
+            self._unreadable[str(path)] = exc.strerror or str(exc)
             return None
+        try:
+            elf = ELFFile(stream)
+            build_id = read_build_id(elf)
+            cache_id = build_id or f"{path}:{key}"
+            symbols = self._symbols_by_id.get(cache_id)
+            if symbols is None:
+                symbols = ModuleSymbols(elf)
+                self._symbols_by_id[cache_id] = symbols
+            module = Module(path=path, build_id=build_id, load_base=load_base(elf), symbols=symbols,
+                            debug=None, debuglink=read_debuglink(elf), stat_key=key, files=[stream])
+        except Exception as exc:  # ELFError, struct/construct errors on truncated files, ...
+            stream.close()
+            self._unreadable[str(path)] = f"not a readable ELF file: {exc}"
+            return None
+        self._unreadable.pop(str(path), None)
         self.stats.modules_opened += 1
-        build_id = read_build_id(elf)
-        cache_id = build_id or f"{path}:{key}"
-        symbols = self._symbols_by_id.get(cache_id)
-        if symbols is None:
-            symbols = ModuleSymbols(elf)
-            self._symbols_by_id[cache_id] = symbols
-        module = Module(path=path, build_id=build_id, load_base=load_base(elf), symbols=symbols,
-                        debug=None, debuglink=read_debuglink(elf), stat_key=key, files=[stream])
-        debug_elf, debug_path = (elf, path) if has_dwarf(elf) else self._find_debug_file(module)
+        try:
+            self._attach_debug(module, elf, cache_id)
+        except Exception as exc:  # corrupt DWARF: keep the symbols, report no debuginfo
+            module.debug = None
+            module.debug_error = str(exc) or type(exc).__name__
+        return module
+
+    def _attach_debug(self, module: Module, elf: ELFFile, cache_id: str) -> None:
+        symbols = module.symbols
+        debug_elf, debug_path = (elf, module.path) if has_dwarf(elf) else self._find_debug_file(module)
         if debug_elf is not None:
             # DWARF inside the module itself is the same for every copy of that build
             debug_key = (cache_id, "" if debug_elf is elf else str(debug_path))
@@ -173,7 +190,6 @@ class Symbolizer:
                 full = ModuleSymbols(debug_elf)
                 if full.table == ".symtab":
                     module.symbols = self._symbols_by_id[cache_id] = full
-        return module
 
     def _find_debug_file(self, module: Module) -> tuple[ELFFile | None, Path | None]:
         candidates: list[Path] = []
@@ -189,16 +205,24 @@ class Symbolizer:
                 continue
             try:
                 stream = open(candidate, "rb")
-                elf = ELFFile(stream)
-            except (OSError, ELFError):
+            except OSError:
                 continue
-            if not has_dwarf(elf) or (module.build_id and read_build_id(elf) not in (None, module.build_id)):
+            try:
+                elf = ELFFile(stream)
+                usable = has_dwarf(elf) and (not module.build_id or read_build_id(elf) in (None, module.build_id))
+            except Exception:  # a broken debug file is no debug file; try the next candidate
+                usable = False
+            if not usable:
                 stream.close()
                 continue
             self.stats.modules_opened += 1
             module.files.append(stream)
             return elf, candidate
         return None, None
+
+    def _hint_no_module(self, name: str) -> str:
+        path = self._find_module_path(name)
+        return _hint_no_module(name, self._unreadable.get(str(path)) if path is not None else None)
 
     # -- frames --------------------------------------------------------------
     def locate_backtrace(self, frames: Sequence[Frame], *, return_probe: bool = False) -> list[SourceLocation]:
@@ -231,14 +255,19 @@ class Symbolizer:
         module = self.module(name)
         if module is None:
             return SourceLocation(module=name, function=frame.symbol, problem=loc.NO_MODULE,
-                                  hint=_hint_no_module(name))
+                                  hint=self._hint_no_module(name))
         # the same frame again (backtraces repeat): one dict hit, valid while the module file is unchanged
         key = (name, frame.symbol, frame.offset, frame.size, None if frame.symbol else frame.address, return_address)
         memo = self._memo.get(key)
         if memo is not None and memo[0] is module:
             self.stats.memo_hits += 1
             return memo[1]
-        found = self._locate_in(module, frame, return_address)
+        try:
+            found = self._locate_in(module, frame, return_address)
+        except Exception as exc:  # corrupt DWARF that slipped past the indexers: say so, don't raise
+            return SourceLocation(module=module.name, function=frame.symbol, problem=loc.NO_DEBUGINFO,
+                                  hint=f"The DWARF debuginfo of {module.path} could not be read ({exc}): rebuild "
+                                       "it with -g, or install its debug symbols.", build_id=module.build_id)
         if found.problem != loc.NO_SOURCE:  # a missing source is looked for again later
             if len(self._memo) >= MEMO_SIZE:
                 self._memo.clear()
@@ -252,8 +281,9 @@ class Symbolizer:
             return SourceLocation(module=module.name, function=frame.symbol, problem=loc.NO_DEBUGINFO,
                                   hint=_hint_no_debuginfo(module), build_id=module.build_id)
         if address is None:
-            hint = (f"`{frame.symbol}` is not in the symbol table of {module.path}: the binary may have been "
-                    f"rebuilt since the run (compare build-ids) or stripped; rerun stap with `-d {module.path}`."
+            hint = (f"`{frame.symbol}+{frame.offset or 0:#x}` is not in the symbol table of {module.path}: the "
+                    "binary may have been rebuilt since the run (compare build-ids) or stripped; rerun stap with "
+                    f"`-d {module.path}`."
                     if frame.symbol else
                     f"stap printed only a run-time address; rerun stap with `-d {module.path}` so it prints "
                     "symbols.")
@@ -276,9 +306,11 @@ class Symbolizer:
         """The module-relative (ELF virtual) address the frame names, and its function."""
         if frame.symbol:
             sym = module.symbols.find(frame.symbol, frame.size)
-            if sym is None:
+            offset = frame.offset or 0
+            # past the end (== size is a return address after a last, noreturn call): not this build
+            if sym is None or (sym.size and not 0 <= offset <= sym.size):
                 return None, frame.symbol
-            return sym.address + (frame.offset or 0), frame.symbol
+            return sym.address + offset, frame.symbol
         if frame.offset is not None:  # module-only frame: [mod+0xOFF/0xSIZE]
             address = module.load_base + frame.offset
         elif frame.address is not None and module.load_base:  # a non-PIE executable: run-time == link-time
@@ -298,8 +330,12 @@ class Symbolizer:
         unit, row = module.debug.line_at(address)
         if row is None:
             found.problem = loc.NO_LINE
-            found.hint = (f"{module.debug_path} has no line-table row for address {address:#x}: that code was "
-                          "compiled without -g (assembly, a static library); rebuild it with -g.")
+            if module.symbols.at(address) is None:
+                found.hint = (f"Address {address:#x} is outside every function of {module.path}: the file on disk "
+                              "may not be the build that was traced (compare build-ids).")
+            else:
+                found.hint = (f"{module.debug_path} has no line-table row for address {address:#x}: that code was "
+                              "compiled without -g (assembly, a static library); rebuild it with -g.")
             return found
         found.file, found.line = row
         return self._attach_source(found, unit.comp_dir if unit else None)
@@ -329,7 +365,8 @@ class Symbolizer:
         """Where function ``name`` of ``module`` starts (its declaration line) and ends (``end_line``)."""
         mod = self.module(module)
         if mod is None:
-            return SourceLocation(module=module, function=name, problem=loc.NO_MODULE, hint=_hint_no_module(module))
+            return SourceLocation(module=module, function=name, problem=loc.NO_MODULE,
+                                  hint=self._hint_no_module(module))
         sym = mod.symbols.find(name)
         if sym is None:
             return SourceLocation(module=mod.name, function=name, problem=loc.NO_SYMBOL,
@@ -337,9 +374,12 @@ class Symbolizer:
         found = self._locate_address(mod, sym.address, name)
         if found.file is None or mod.debug is None:
             return found
-        unit = mod.debug.unit_at(sym.address)
-        lines = unit.table.lines_in(sym.address, sym.address + max(sym.size, 1), found.file) if unit else []
-        decl = self._decl_line(mod, unit, sym.address)
+        try:
+            unit = mod.debug.unit_at(sym.address)
+            lines = unit.table.lines_in(sym.address, sym.address + max(sym.size, 1), found.file) if unit else []
+            decl = self._decl_line(mod, unit, sym.address)
+        except Exception:  # corrupt DWARF: the entry line found above will do
+            return found
         if decl is not None and (not lines or decl <= min(lines)):
             found.line = decl
         if lines:
@@ -376,7 +416,10 @@ class Symbolizer:
         cache = mod.debug.type_cache
         key = ("members", type_name)
         if key not in cache:
-            cache[key] = dwarftypes.members(dwarftypes.find_type(mod.debug.dwarf, type_name))
+            try:
+                cache[key] = dwarftypes.members(dwarftypes.find_type(mod.debug.dwarf, type_name))
+            except Exception:  # corrupt DWARF: no types rather than a broken view
+                cache[key] = {}
         return dict(cache[key])
 
     def function_params(self, module: str, function: str) -> dict[str, str]:
@@ -388,8 +431,11 @@ class Symbolizer:
         cache = mod.debug.type_cache
         key = ("params", function)
         if key not in cache:
-            die = self._subprogram(mod, mod.debug.unit_at(sym.address), sym.address)
-            cache[key] = dwarftypes.parameters(die) if die is not None else {}
+            try:
+                die = self._subprogram(mod, mod.debug.unit_at(sym.address), sym.address)
+                cache[key] = dwarftypes.parameters(die) if die is not None else {}
+            except Exception:  # corrupt DWARF
+                cache[key] = {}
         return dict(cache[key])
 
     # -- source ----------------------------------------------------------------
@@ -410,7 +456,9 @@ def _hint_kernel(name: str | None) -> str:
             "linux-image-$(uname -r)-dbg to resolve kernel frames).")
 
 
-def _hint_no_module(name: str) -> str:
+def _hint_no_module(name: str, unreadable: str | None = None) -> str:
+    if unreadable:
+        return f"The module {name} could not be read ({unreadable}): point the frame at the real binary."
     if "/" in name:
         return (f"The module {name} is not on disk on this machine: run the notebook where the traced "
                 "program lives, or copy the binary (same build-id) to that path.")
@@ -421,5 +469,8 @@ def _hint_no_module(name: str) -> str:
 
 def _hint_no_debuginfo(module: Module) -> str:
     bid = f" (build-id {module.build_id})" if module.build_id else ""
+    if module.debug_error:
+        return (f"The DWARF debuginfo of {module.path}{bid} could not be read ({module.debug_error}): "
+                "rebuild it with -g, or install its debug symbols (Debian: the -dbgsym package).")
     return (f"{module.path}{bid} has no DWARF debuginfo: install its debug symbols (Debian: the matching "
             "-dbgsym package, or debuginfod with DEBUGINFOD_URLS) into /usr/lib/debug, or rebuild it with -g.")
