@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.support.paths",
     "tests.support.programs",
+    "tests.support.stap",
     "tests.support.jupyterlab",
     "tests.support.compose",
 ]
