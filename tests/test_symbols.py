@@ -117,13 +117,22 @@ def test_return_addresses_resolve_to_the_call_line(demo_program):
     assert sym.locate(returning_to).line == call_line
 
 
-def test_module_only_frame_and_size_pick(demo_program):
+def test_module_only_frame_and_size_pick(demo_program, tmp_path):
     start, size = nm_function(demo_program, "handle_middle")
     sym = Symbolizer()
     # ` 0x55.. [/path/demo+0xOFF/0xSIZE]`: no symbol, offset from the load base (0 for a PIE)
     loc = sym.locate(frame(demo_program, None, start + 8, address=0x55555555a000 + start + 8))
     assert loc.function == "handle_middle"
     assert loc.line == addr2line(demo_program, [start + 8])[0]
+    # a PIE's run-time address alone says nothing (ASLR): stap must print the module offset
+    assert sym.locate(frame(demo_program, None, None, address=0x55555555a000 + start)).problem == "no-symbol"
+    # a non-PIE executable: stap prints absolute offsets, and its run-time addresses are link-time ones
+    nopie = compile_demo(tmp_path, "demo.c", "-no-pie", "-fno-pie")
+    nstart, _ = nm_function(nopie, "handle_middle")
+    assert nstart >= 0x400000
+    for f in (frame(nopie, None, nstart + 8, address=nstart + 8), frame(nopie, None, None, address=nstart + 8)):
+        found = sym.locate(f)
+        assert (found.function, found.line, found.address) == ("handle_middle", loc.line, nstart + 8)
     # a size that matches no symbol of that name still finds the name
     assert sym.locate(frame(demo_program, "handle_middle", 8, size=size + 1)).line == loc.line
 

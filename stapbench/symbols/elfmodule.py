@@ -52,8 +52,17 @@ def has_dwarf(elf: ELFFile) -> bool:
     return section is not None and section["sh_type"] != "SHT_NOBITS" and section["sh_size"] > 0
 
 
-def load_base(elf: ELFFile) -> int:
-    """The lowest PT_LOAD virtual address, page-aligned: what stap's ``[mod+0xOFF]`` offsets count from."""
+def load_base(elf: ELFFile) -> int | None:
+    """What stap's module-relative ``[mod+0xOFF]`` offsets count from, or None for absolute ones.
+
+    stap's runtime (``_stp_kallsyms_lookup``) makes an address relative to the
+    start of the module's first mapping for ET_DYN modules (PIE executables,
+    shared libraries): that is the lowest PT_LOAD address, page-aligned (0 for
+    almost all of them).  ET_EXEC executables are not relocated, so their
+    offsets are the link-time addresses themselves (None here).
+    """
+    if elf["e_type"] == "ET_EXEC":
+        return None
     addresses = [seg["p_vaddr"] - seg["p_vaddr"] % max(seg["p_align"], 1)
                  for seg in elf.iter_segments() if seg["p_type"] == "PT_LOAD"]
     return min(addresses, default=0)
@@ -240,7 +249,7 @@ class Module:
 
     path: Path
     build_id: str | None
-    load_base: int
+    load_base: int | None  # None: an ET_EXEC, whose run-time addresses are its link-time ones
     symbols: ModuleSymbols
     debug: DebugInfo | None
     debug_path: Path | None = None

@@ -4,8 +4,10 @@ Conventions (stap's ``print_ubacktrace`` and friends):
 
 * A frame's position in the module is ``symbol's st_value + offset`` when stap
   printed a symbol (addresses printed by stap are run-time ones, shifted by
-  ASLR, so they are only used for non-PIE executables), and ``load base +
-  offset`` for a module-only frame (`` 0x.. [/lib/libc.so.6+0xdbe07/0x39b000]``).
+  ASLR, so they are only used for non-PIE executables), and, for a module-only
+  frame (`` 0x.. [/lib/libc.so.6+0xdbe07/0x39b000]``), the offset from the
+  module's first mapping (PIE, shared library) or the offset itself (non-PIE
+  ET_EXEC), as stap's ``_stp_kallsyms_lookup`` computes it.
 * **Return addresses.** The first frame of a backtrace is the probe's own PC:
   it is looked up as printed.  Every later frame (``Returning to``, the
   callers) is a *return address*, the instruction after a call, which may
@@ -312,8 +314,8 @@ class Symbolizer:
                 return None, frame.symbol
             return sym.address + offset, frame.symbol
         if frame.offset is not None:  # module-only frame: [mod+0xOFF/0xSIZE]
-            address = module.load_base + frame.offset
-        elif frame.address is not None and module.load_base:  # a non-PIE executable: run-time == link-time
+            address = (module.load_base or 0) + frame.offset
+        elif frame.address is not None and module.load_base is None:  # non-PIE: run-time == link-time
             address = frame.address
         else:
             return None, None
