@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.support.paths",
     "tests.support.programs",
     "tests.support.stap",
+    "tests.support.nginx",
     "tests.support.jupyterlab",
     "tests.support.compose",
 ]

@@ -59,7 +59,10 @@ def test_replay_rebuilds_the_same_events(stap_bpf, demo_program, tmp_path, no_st
             record=tmp_path / "rec")
     no_stap_left.append(r.pid)
     again = replay(tmp_path / "rec")
-    assert [(e.type, e.stream, e.raw) for e in again.events] == [(e.type, e.stream, e.raw) for e in r.events]
+    for stream in ("stdout", "stderr"):  # within a stream the order is exact; across, timing decides
+        live = [(e.type, e.raw) for e in r.events if e.stream == stream]
+        assert [(e.type, e.raw) for e in again.events if e.stream == stream] == live
+    assert len(again.events) == len(r.events) and any(e.type == "text" for e in again.events)
     assert again.exit_status == r.exit_status == 0
     assert again.stop_reason == "exited" and again.ready.is_set()
 

@@ -533,8 +533,14 @@ def replay(folder: str | os.PathLike, **option_values) -> Run:
     r._marker_filter = MarkerFilter(r.marker)
     r.argv = list(meta.get("argv") or [])
     r.trigger_argv = meta.get("trigger")
-    for stream, data, _t in iter_chunks(folder):
-        if stream != "trigger" and r._parse_chunk(stream, data):
+    last_t = 0.0
+    for stream, data, t in iter_chunks(folder):
+        if stream == "trigger":
+            continue
+        if t - last_t > IDLE_FLUSH_S:  # stap was idle here: flush as the live reader did
+            r._flush_parsers()
+        last_t = t
+        if r._parse_chunk(stream, data):
             r.ready.set()
     r._close_parsers()
     r.started_at, r.ready_at, r.ended_at = meta.get("started_at"), meta.get("ready_at"), meta.get("ended_at")
