@@ -219,6 +219,10 @@ def test_module_not_on_disk_and_basenames(tmp_path, demo_program):
     # SIMPLE style prints basenames: found among modules given or seen before
     sym = Symbolizer(modules=[demo_program])
     assert sym.locate(frame(demo_program.name, "handle_leaf", 4)).module == str(demo_program)
+    # BRIEF style prints no module at all: the symbol is looked up in the known modules
+    brief = sym.locate(Frame(address=None, symbol="handle_leaf", offset=4))
+    assert brief.module == str(demo_program) and brief.line == sym.locate(frame(demo_program, "handle_leaf", 4)).line
+    assert Symbolizer().locate(Frame(address=None, symbol="handle_leaf", offset=4)).problem == "no-module"
     seen = Symbolizer()
     seen.locate(frame(demo_program, "main", 0))
     assert seen.locate(frame(demo_program.name, "handle_leaf", 4)).line == sym.locate(
@@ -360,3 +364,23 @@ def test_odd_frames_do_not_raise(demo_program):
     for f in odd:
         loc = sym.locate(f)
         assert loc.problem is None or loc.hint, f
+
+
+@pytest.mark.samples
+def test_every_frame_of_the_real_samples_gets_an_answer(samples_dir):
+    """The real transcripts' frames come from other machines: each must say kernel, or why not."""
+    from stapbench.model.events import Backtrace
+    from stapbench.parser import parse_bytes
+
+    sym = Symbolizer()
+    seen = 0
+    for path in sorted(samples_dir.glob("backtrace_*.txt")):
+        for bt in (e for e in parse_bytes(path.read_bytes()) if isinstance(e, Backtrace)):
+            for f, loc in zip(bt.frames, sym.locate_backtrace(bt.frames)):
+                seen += 1
+                assert loc.problem is None or loc.hint, (path.name, f.text)
+                if (f.address or 0) >= 1 << 63 or f.module == "kernel":
+                    assert loc.problem == "kernel", (path.name, f.text)
+                elif f.module and f.module.startswith("/") and not Path(f.module).exists():
+                    assert loc.problem == "no-module" and f.module in loc.hint, (path.name, f.text)
+    assert seen > 100

@@ -39,8 +39,8 @@ from .elfmodule import DebugInfo, Module, ModuleSymbols, has_dwarf, load_base, r
 from .location import SourceLocation, SourceSnippet
 from .sources import SourceCache, find_source
 
-#: x86_64 and aarch64 kernels live in the top half of the address space
-KERNEL_ADDRESS_MIN = 0xFFFF800000000000
+#: 64-bit kernels (x86_64 0xffff8..., aarch64 0xffff0...) live in the top half of the address space
+KERNEL_ADDRESS_MIN = 1 << 63
 #: re-check a cached module's file (inode, size, mtime) at most this often, in seconds
 RECHECK_SECONDS = 2.0
 #: at most this many located frames are remembered (then the memo starts again)
@@ -65,8 +65,10 @@ class Symbolizer:
     compilation directory.  ``debug_dirs``: where separate debuginfo lives
     (``DIR/.build-id/xx/yyyy.debug``, ``DIR/<module dir>/<debuglink>``).
     ``modules``: full paths of modules, so that a frame naming only a basename
-    (``[nginx]``, sprint_ubacktrace's SIMPLE style) can be found; every full
-    path seen in a frame is remembered the same way.
+    (``[nginx]``, sprint_ubacktrace's SIMPLE style) can be found, and a frame
+    with no module at all (``print_ubacktrace_brief``) is looked up in them by
+    symbol; every full path seen in a frame is remembered the same way.  As a
+    last resort a bare basename is looked up on ``PATH``.
     """
 
     def __init__(self, source_roots: Iterable[str | os.PathLike] = (),
@@ -222,6 +224,13 @@ class Symbolizer:
             return elf, candidate
         return None, None
 
+    def _module_defining(self, symbol: str) -> str | None:
+        for path in list(self._known.values()):
+            module = self.module(str(path))
+            if module is not None and module.symbols.find(symbol) is not None:
+                return module.name
+        return None
+
     def _hint_no_module(self, name: str) -> str:
         path = self._find_module_path(name)
         return _hint_no_module(name, self._unreadable.get(str(path)) if path is not None else None)
@@ -250,6 +259,8 @@ class Symbolizer:
         name = frame.module
         if self._is_kernel(frame):
             return SourceLocation(module=name, function=frame.symbol, problem=loc.KERNEL, hint=_hint_kernel(name))
+        if not name and frame.symbol:  # BRIEF style (`sym+0x1`): the symbol in a module seen before
+            name = self._module_defining(frame.symbol)
         if not name:
             return SourceLocation(function=frame.symbol, problem=loc.NO_MODULE,
                                   hint="stap printed no module for this address: rerun with "
