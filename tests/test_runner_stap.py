@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -11,9 +14,11 @@ import pytest
 
 from stapbench.model import Diagnostic, TextLine
 from stapbench.runner import Run, replay, run
-from tests.support.stap import session_members
+from tests.support.paths import FIXTURES
+from tests.support.stap import session_members, wait_sessions_empty
 
 pytestmark = pytest.mark.stap
+FIXTURES = FIXTURES / "runner"
 
 REQUESTS = 'probe process("{prog}").function("handle_request") {{ printf("req %d\\n", $r->number) }}\n'
 END = 'probe end { printf("END\\n") }\n'
@@ -155,3 +160,62 @@ def test_trigger_argv_runs_without_a_shell(stap_bpf, tmp_path, no_stap_left):
     assert r.trigger_argv == ["echo", "$(id)", "*", ";"]
     assert r.trigger_output == "$(id) * ;\n"
     assert texts(r) == ["live"]
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_nothing_outlives_a_killed_parent(stap_bpf, demo_program, tmp_path, how):
+    """The parent dies without running atexit (SIGKILL) or with it (SIGTERM: Python's
+    default action also skips atexit): the watchdog and the pty hang-up end the run."""
+    child = subprocess.Popen([sys.executable, str(FIXTURES / "run_and_linger.py"), str(demo_program), str(tmp_path)],
+                             stdout=subprocess.PIPE, start_new_session=True)
+    line = child.stdout.readline().decode()
+    assert line.startswith("READY "), line
+    stap_pid = int(line.split()[1])
+    assert any(comm == "stapbpf" for _pid, comm in session_members(stap_pid))
+    os.kill(child.pid, getattr(signal, how))
+    child.wait(10)
+    assert wait_sessions_empty([stap_pid], timeout=20) == []
+
+
+def test_sudo_prompt_is_answered_and_the_password_is_written_nowhere(
+        stap_bpf, demo_program, tmp_path, monkeypatch, no_stap_left):
+    run_module = importlib.import_module("stapbench.runner.run")
+
+    password = "s3cret-Pw-7781"
+    fake = tmp_path / "sudo"
+    fake.write_text(f"#!{sys.executable}\n" + (FIXTURES / "fake_sudo.py").read_text())
+    fake.chmod(0o755)
+    monkeypatch.setattr(run_module, "is_root", lambda: False)
+    monkeypatch.setattr(run_module, "needs_password", lambda sudo: True)
+    monkeypatch.setenv("FAKE_SUDO_PASSWORD", password)
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": asked.append(prompt) or password)
+    r = run(REQUESTS.format(prog=demo_program) + END, cmd=f"{demo_program} 2 50", runtime="bpf",
+            use_sudo=True, sudo=str(fake), transcript_dir=tmp_path / "runs")
+    no_stap_left.append(r.pid)
+    assert asked, "the password was not asked through getpass"
+    assert r.argv[:3] == [str(fake), "-k", "-p"] and r.argv[4] == "--"
+    assert r.argv[5] == "env" and r.argv[6].startswith("LD_PRELOAD=") == bool(r.options.shim_path())
+    assert r.exit_status == 0, r.raw("stderr")
+    assert [t for t in texts(r) if t.startswith("req ")] == ["req 1", "req 2"]
+    assert not r.raw("stdout").startswith(b"\n") and b"sudo password" not in r.raw("stdout")
+    everything = b"".join(p.read_bytes() for p in (tmp_path / "runs").rglob("*") if p.is_file())
+    assert password.encode() not in everything
+    assert password not in repr(r) and password not in repr(r.options) and password not in " ".join(r.notes)
+
+
+def test_a_wrong_sudo_password_fails_cleanly(stap_bpf, demo_program, tmp_path, monkeypatch, no_stap_left):
+    run_module = importlib.import_module("stapbench.runner.run")
+
+    fake = tmp_path / "sudo"
+    fake.write_text(f"#!{sys.executable}\n" + (FIXTURES / "fake_sudo.py").read_text())
+    fake.chmod(0o755)
+    monkeypatch.setattr(run_module, "is_root", lambda: False)
+    monkeypatch.setenv("FAKE_SUDO_PASSWORD", "right")
+    r = run(REQUESTS.format(prog=demo_program), cmd=f"{demo_program} 2 50", runtime="bpf", use_sudo=True,
+            sudo=str(fake), sudo_password="wrong-guess-123", transcript_dir=tmp_path / "runs")
+    no_stap_left.append(r.pid)
+    assert r.exit_status == 1 and not r.ready.is_set()
+    assert b"incorrect password" in r.raw("stderr")
+    everything = b"".join(p.read_bytes() for p in (tmp_path / "runs").rglob("*") if p.is_file())
+    assert b"wrong-guess-123" not in everything

@@ -1,0 +1,150 @@
+"""Runner pieces that need no stap: argv, the marker filter, transcripts, stopping, the watchdog."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from stapbench.runner.marker import MarkerFilter, script_with_marker
+from stapbench.runner.options import RunOptions, as_argv, build_stap_argv
+from stapbench.runner.process import group_members, stop_group
+from stapbench.runner.transcript import TranscriptWriter, iter_chunks
+from stapbench.runner.watchdog import release_watchdog, start_watchdog
+
+MARK = "__stapbench_ready_0123456789abcdef__"
+
+
+def test_argv_is_a_list_with_every_option_as_its_own_argument():
+    opts = RunOptions(pid=42, runtime="bpf", modules=["/usr/lib/libc.so.6"], ldd=True,
+                      globals={"msg": "a b;$(x)"}, macros={"MAXSTRINGLEN": "1024", "STP_NO_OVERLOAD": None},
+                      guru=True, verbose=2, check=True)
+    argv = build_stap_argv(opts, "/tmp/s.stp")
+    assert argv == ["stap", "--runtime=bpf", "-p2", "-vv", "-g", "--ldd", "-d", "/usr/lib/libc.so.6",
+                    "-D", "MAXSTRINGLEN=1024", "-D", "STP_NO_OVERLOAD", "-G", "msg=a b;$(x)",
+                    "-x", "42", "/tmp/s.stp"]
+
+
+def test_cmd_list_is_quoted_for_stap_which_splits_it_itself():
+    argv = build_stap_argv(RunOptions(cmd=["./demo", "3", "/a b"]), "s.stp")
+    assert argv[argv.index("-c") + 1] == "./demo 3 '/a b'"
+
+
+def test_pid_and_cmd_together_are_refused():
+    with pytest.raises(ValueError):
+        RunOptions(pid=1, cmd="true")
+    with pytest.raises(ValueError):
+        RunOptions(runtime="python")
+
+
+def test_trigger_strings_are_split_without_a_shell():
+    assert as_argv('curl -s "http://x/a b" ; rm -rf /') == ["curl", "-s", "http://x/a b", ";", "rm", "-rf", "/"]
+    assert as_argv(["echo", "$(id)"]) == ["echo", "$(id)"]
+
+
+def test_shim_only_for_bpf_and_env_overrides(tmp_path, monkeypatch):
+    shim = tmp_path / "shim.so"
+    shim.write_bytes(b"")
+    monkeypatch.setenv("STAPBENCH_MEMLOCK_SHIM", str(shim))
+    assert RunOptions(runtime="bpf").shim_path() == str(shim)
+    assert RunOptions(runtime="kernel").shim_path() is None
+    monkeypatch.setenv("STAPBENCH_MEMLOCK_SHIM", str(tmp_path / "missing.so"))
+    assert RunOptions(runtime="bpf").shim_path() is None
+
+
+def test_marker_is_appended_after_the_cell_lines():
+    script = script_with_marker("probe begin {\n  exit()\n}", MARK)
+    lines = script.splitlines()
+    assert lines[:3] == ["probe begin {", "  exit()", "}"]
+    assert MARK in lines[3] and len(lines) == 4
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.binary(max_size=80), after=st.binary(max_size=80), cuts=st.lists(st.integers(0, 300), max_size=8))
+def test_marker_filter_removes_the_marker_however_the_stream_is_cut(before, after, cuts):
+    stream = before + MARK.encode() + b"\n" + after
+    f = MarkerFilter(MARK)
+    out, found_at = b"", []
+    bounds = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    for a, b in zip(bounds, bounds[1:]):
+        data, found = f.feed(stream[a:b])
+        out += data
+        found_at.append(found)
+    out += f.close()
+    # the first occurrence goes (it may start inside `before` if that ends like the marker)
+    first = stream.find(MARK.encode() + b"\n")
+    assert out == stream[:first] + stream[first + len(MARK) + 1:]
+    assert found_at.count(True) == 1
+
+
+def test_marker_filter_passes_everything_when_the_marker_never_comes():
+    f = MarkerFilter(MARK)
+    data, found = f.feed(b"hello\n__stapbench_rea")
+    assert data == b"hello\n" and not found
+    assert f.close() == b"__stapbench_rea"
+
+
+def test_transcript_index_replays_the_arrival_order(tmp_path):
+    w = TranscriptWriter(tmp_path)
+    w.write("stdout", b"one\n")
+    w.write("stderr", b"WARNING: x\n")
+    w.write("stdout", b"two\n")
+    w.write("trigger", b"curl says hi\n")
+    w.close()
+    assert [(s, d) for s, d, _t in iter_chunks(tmp_path)] == [
+        ("stdout", b"one\n"), ("stderr", b"WARNING: x\n"), ("stdout", b"two\n"), ("trigger", b"curl says hi\n")]
+    # bytes written after the last index line (a crash) are still replayed
+    with open(tmp_path / "stdout.bin", "ab") as f:
+        f.write(b"three\n")
+    assert list(iter_chunks(tmp_path))[-1][:2] == ("stdout", b"three\n")
+
+
+# --- stopping a process group ------------------------------------------------------
+
+IGNORING = "import signal, time\nfor s in {sigs}: signal.signal(s, signal.SIG_IGN)\nprint('ok', flush=True)\ntime.sleep(120)\n"
+
+
+def _group(sigs: str) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-c", IGNORING.format(sigs=sigs)], stdout=subprocess.PIPE,
+                         start_new_session=True)
+    assert p.stdout.readline() == b"ok\n"
+    return p
+
+
+@pytest.mark.parametrize("ignored, needed", [
+    ("()", "SIGINT"),
+    ("(signal.SIGINT,)", "SIGTERM"),
+    ("(signal.SIGINT, signal.SIGTERM)", "SIGKILL"),
+])
+def test_stop_group_escalates_only_as_far_as_needed(ignored, needed):
+    p = _group(ignored)
+    notes = []
+    t0 = time.monotonic()
+    got = stop_group(p.pid, grace=0.5, term_grace=0.5, is_done=lambda: p.poll() is not None, log=notes.append)
+    assert got == needed
+    assert p.wait(5) is not None and group_members(p.pid) == []
+    assert time.monotonic() - t0 < 5
+    assert bool(notes) == (needed != "SIGINT")
+
+
+def test_watchdog_stops_the_group_when_its_parent_goes_away():
+    p = _group("()")
+    dog = start_watchdog(p.pid, 1.0, 1.0)
+    dog.stdin.close()  # what the kernel does to the pipe when the parent dies
+    assert p.wait(10) == -signal.SIGINT
+    assert dog.wait(10) == 0
+
+
+def test_watchdog_leaves_the_group_alone_after_a_normal_end():
+    p = _group("()")
+    dog = start_watchdog(p.pid, 1.0, 1.0)
+    release_watchdog(dog)
+    assert dog.returncode == 0
+    time.sleep(0.3)
+    assert p.poll() is None
+    p.kill()
+    p.wait()
