@@ -384,3 +384,18 @@ def test_every_frame_of_the_real_samples_gets_an_answer(samples_dir):
                 elif f.module and f.module.startswith("/") and not Path(f.module).exists():
                     assert loc.problem == "no-module" and f.module in loc.hint, (path.name, f.text)
     assert seen > 100
+
+
+def test_threads_share_one_symbolizer(demo_program):
+    """The live view may symbolize from another thread while the notebook does too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = [frame(demo_program, name, off) for name in ("handle_leaf", "handle_middle", "handle_request", "main")
+              for off in range(0, 40, 3)]
+    expected = [(loc.function, loc.file, loc.line) for loc in (Symbolizer().locate(f) for f in frames)]
+    for _ in range(5):
+        sym = Symbolizer()
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda f: sym.locate(f), frames * 4))
+        assert [(loc.function, loc.file, loc.line) for loc in got] == expected * 4
+        assert sym.stats.modules_opened == 1

@@ -23,8 +23,10 @@ Conventions (stap's ``print_ubacktrace`` and friends):
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +47,18 @@ KERNEL_ADDRESS_MIN = 1 << 63
 RECHECK_SECONDS = 2.0
 #: at most this many located frames are remembered (then the memo starts again)
 MEMO_SIZE = 200_000
+
+
+def _locked(method):
+    """Run ``method`` holding the Symbolizer's lock: pyelftools reads through one shared file
+    object per module (seek + read), so two threads decoding at once would interleave."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(slots=True)
@@ -76,6 +90,7 @@ class Symbolizer:
                  modules: Iterable[str | os.PathLike] = ()):
         self._found_sources: dict[tuple[str, str | None], tuple[float, Path | None]] = {}
         self._memo: dict[tuple, tuple[Module, SourceLocation]] = {}
+        self._lock = threading.RLock()
         self.source_roots = source_roots
         self.debug_dirs: tuple[Path, ...] = tuple(Path(p) for p in debug_dirs)
         self._known: dict[str, Path] = {}  # basename -> full path
@@ -114,9 +129,10 @@ class Symbolizer:
         if cached is not None and now - cached[0] < RECHECK_SECONDS:
             self.stats.module_hits += 1
             return cached[1]
-        path = self._find_module_path(name)
-        module = self._load(path) if path is not None else None
-        self._names[name] = (now, module)
+        with self._lock:
+            path = self._find_module_path(name)
+            module = self._load(path) if path is not None else None
+            self._names[name] = (now, module)
         return module
 
     def _find_module_path(self, name: str) -> Path | None:
@@ -276,7 +292,8 @@ class Symbolizer:
             self.stats.memo_hits += 1
             return memo[1]
         try:
-            found = self._locate_in(module, frame, return_address)
+            with self._lock:
+                found = self._locate_in(module, frame, return_address)
         except Exception as exc:  # corrupt DWARF that slipped past the indexers: say so, don't raise
             return SourceLocation(module=module.name, function=frame.symbol, problem=loc.NO_DEBUGINFO,
                                   hint=f"The DWARF debuginfo of {module.path} could not be read ({exc}): rebuild "
@@ -374,6 +391,7 @@ class Symbolizer:
         self._found_sources[key] = (now, path)
         return path
 
+    @_locked
     def locate_function(self, module: str, name: str) -> SourceLocation:
         """Where function ``name`` of ``module`` starts (its declaration line) and ends (``end_line``)."""
         mod = self.module(module)
@@ -416,6 +434,7 @@ class Symbolizer:
         return None
 
     # -- types -------------------------------------------------------------------
+    @_locked
     def member_types(self, module: str, type_name: str) -> dict[str, str]:
         """Member name -> C type string of a struct or union, from the module's DWARF.
 
@@ -435,6 +454,7 @@ class Symbolizer:
                 cache[key] = {}
         return dict(cache[key])
 
+    @_locked
     def function_params(self, module: str, function: str) -> dict[str, str]:
         """Parameter name -> C type string of a function, in order ({} when not found)."""
         mod = self.module(module)
