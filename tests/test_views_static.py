@@ -145,7 +145,7 @@ CELL = (FIX / "cell.stp").read_text()
 
 def test_diagnostic_on_the_cell_line_with_caret_under_the_column():
     diag = events_of("cell_errors.txt")[0]
-    dom = parse(render_diagnostic_html(diag, cell_source=CELL, script_path="/tmp/stapbench-cell/cell.stp"))
+    dom = parse(render_diagnostic_html(diag, cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp"))
     box = dom.find(cls="stapbench-diagnostic")
     assert box.attrs["data-cell-line"] == "3" and box.attrs["data-column"] == "10"
     assert "stapbench-sev-error" in box.classes
@@ -180,7 +180,7 @@ def test_pass_failure_man_reference_and_tip_are_text():
 
 def test_diagnostic_text_render_has_cell_line_and_caret():
     diag = events_of("cell_errors.txt")[0]
-    text = render_diagnostic_text(diag, cell_source=CELL, script_path="cell.stp")
+    text = render_diagnostic_text(diag, cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp")
     lines = text.splitlines()
     assert lines[0].startswith("ERROR (semantic): unresolved function printff") and "[cell line 3, column 10]" in lines[0]
     assert lines[1] == "  3 | " + CELL.splitlines()[2]
@@ -262,7 +262,7 @@ def test_long_run_render_is_bounded_but_keeps_errors_and_counts():
 
 
 def test_render_text_covers_every_kind():
-    text = render_text(events_of("hits.txt") + events_of("cell_errors.txt"), cell_source=CELL, script_path="cell.stp")
+    text = render_text(events_of("hits.txt") + events_of("cell_errors.txt"), cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp")
     for needle in ("ngx_close_connection: fd=7 c=1", "#0  handle_leaf+0x0 [demo] {\u21a9 returning from}",
                    "-> print with $c->log$", "[cell line 3, column 10]", "DATA LOSS", "17 probe hits skipped"):
         assert needle in text, needle

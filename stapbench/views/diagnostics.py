@@ -1,7 +1,7 @@
 """stap's errors and warnings on the cell line that caused them, and the run summary.
 
-A diagnostic whose file is the cell's script (``script_path``, compared as
-given and by basename) or ``<input>`` (``stap -e``) is shown on the cell's
+A diagnostic whose file is the cell's script (``script_path``: the same path,
+the same file through symlinks, or a relative path it ends with) or ``<input>`` (``stap -e``) is shown on the cell's
 own line, taken from ``cell_source`` (``line - line_offset``; the runner may
 put lines before the cell), with a caret under its column.  Otherwise the
 ``source:`` line stap printed is shown with stap's caret.  stap's
@@ -29,7 +29,11 @@ def is_cell_file(file: str | None, script_path=None) -> bool:
     if not script_path:
         return False
     script = str(script_path)
-    return file == script or os.path.basename(file) == os.path.basename(script)
+    if file == script:
+        return True
+    if not os.path.isabs(file):  # stap printed the path it was given, relative to its cwd
+        return script.endswith(os.sep + file)
+    return os.path.realpath(file) == os.path.realpath(script)
 
 
 def cell_line(diag: Diagnostic, cell_source: str | None, script_path=None, line_offset: int = 0) -> tuple[int, str] | None:

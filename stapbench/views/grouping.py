@@ -125,3 +125,34 @@ def group_events(events) -> list[Group]:
         if new:
             groups.append(group)
     return groups
+
+
+OTHER_KEYS = "(other keys)"
+
+
+class ProbeCounter:
+    """Hits per group key over a whole run, in bounded memory.
+
+    At most ``max_keys`` distinct keys are tracked (a script whose lines
+    start with ever-changing words would otherwise grow without end); hits of
+    further keys count under ``(other keys)``, so the total stays right.
+    """
+
+    def __init__(self, max_keys: int = 5000):
+        from collections import Counter
+
+        self.max_keys = max_keys
+        self.counts: Counter = Counter()
+        self.total = 0
+
+    def add(self, group: Group) -> None:
+        if not group.is_hit:
+            return
+        key = group.key
+        if key not in self.counts and len(self.counts) >= self.max_keys:
+            key = OTHER_KEYS
+        self.counts[key] += 1
+        self.total += 1
+
+    def most_common(self, n: int) -> list[tuple[str, int]]:
+        return self.counts.most_common(n)

@@ -11,7 +11,7 @@ shown because they report errors and data loss.  Counts per probe (see
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping
 
 from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
@@ -20,34 +20,71 @@ from .backtrace import render_backtrace_html, render_backtrace_text
 from .diagnostics import (
     render_diagnostic_html, render_diagnostic_text, render_summary_html, render_summary_text,
 )
-from .grouping import group_events
+from .grouping import Grouper, ProbeCounter, group_events
 from .listing import render_listings_html, render_listings_text
 from .valuetree import (
     render_struct_html, render_struct_text, render_vars_html, render_vars_text, types_from_listings,
 )
 
-MAX_DIAGNOSTICS = 200
+MAX_KEPT = 200
 
 
-def _selected(events: list[Event], limit: int, head: int) -> tuple[list[Event], int, list[Event]]:
-    """(events to render, how many were left out, diagnostics/summaries from the left-out part)."""
-    if len(events) <= limit:
-        return events, 0, []
-    head = min(head, limit)
-    middle = events[head: len(events) - (limit - head)]
-    kept = [e for e in middle if isinstance(e, (Diagnostic, Summary))][:MAX_DIAGNOSTICS]
-    return events[:head] + events[len(events) - (limit - head):], len(middle), kept
+class EventWindow:
+    """What a static render of a long run keeps, in bounded memory, fed event by event:
+    the first ``head`` events, the most recent ``limit - head``, up to ``MAX_KEPT``
+    diagnostics and summaries from the part in between, the counts per probe, and the
+    types the run's ``-L`` listings declared."""
+
+    def __init__(self, limit: int = 2000, head: int = 200, max_keys: int = 5000):
+        self.head_size = min(head, limit)
+        self.head: list[Event] = []
+        self.tail: deque[Event] = deque(maxlen=max(limit - self.head_size, 0))
+        self.kept: list[Event] = []
+        self.total = 0
+        self.grouper = Grouper()
+        self.counter = ProbeCounter(max_keys)
+        self.types: dict[str, str] = {}
+
+    def add(self, event: Event) -> None:
+        self.total += 1
+        group, new = self.grouper.feed(event)
+        if new:
+            self.counter.add(group)
+        if isinstance(event, Listing) and len(self.types) < 10000:
+            for name, type_ in types_from_listings([event]).items():
+                self.types.setdefault(name, type_)
+        if len(self.head) < self.head_size:
+            self.head.append(event)
+            return
+        if len(self.tail) == self.tail.maxlen and self.tail.maxlen:
+            dropped = self.tail[0]
+            if isinstance(dropped, (Diagnostic, Summary)) and len(self.kept) < MAX_KEPT:
+                self.kept.append(dropped)
+        if self.tail.maxlen:
+            self.tail.append(event)
+        elif isinstance(event, (Diagnostic, Summary)) and len(self.kept) < MAX_KEPT:
+            self.kept.append(event)
+
+    def extend(self, events) -> "EventWindow":
+        for e in events:
+            self.add(e)
+        return self
+
+    @property
+    def omitted(self) -> int:
+        return self.total - len(self.head) - len(self.tail)
 
 
 def probe_counts(events) -> Counter:
     return Counter(g.key for g in group_events(events) if g.is_hit)
 
 
-def _counts_html(counts: Counter) -> str:
-    if len(counts) == 0:
+def _counts_html(counter: ProbeCounter) -> str:
+    counts = counter.counts
+    if not counts:
         return ""
     chips = "".join(f'<span class="stapbench-chip stapbench-count"{attrs(data_key=k, data_count=n)}>'
-                    f"{esc(k)} \u00d7 {n}</span>" for k, n in counts.most_common(50))
+                    f"{esc(k)} \u00d7 {n}</span>" for k, n in counter.most_common(50))
     more = f' <span class="stapbench-muted">(+{len(counts) - 50} more)</span>' if len(counts) > 50 else ""
     return f'<div class="stapbench-counts stapbench-block">hits per probe: {chips}{more}</div>'
 
@@ -62,10 +99,8 @@ class _Renderer:
         self.expressions = expressions or {}
 
     @classmethod
-    def for_events(cls, events: list[Event], *, types, **options) -> "_Renderer":
-        if types is None:  # what the run's own -L listings say
-            types = types_from_listings(e for e in events if isinstance(e, Listing))
-        return cls(types=types, **options)
+    def for_window(cls, window: EventWindow, *, types, **options) -> "_Renderer":
+        return cls(types=window.types if types is None else types, **options)
 
     def _call(self, e: Event, fns) -> str | None:
         """Call the html or text renderer of ``e``'s kind with the arguments that kind needs."""
@@ -91,6 +126,8 @@ class _Renderer:
         out = self._call(e, _TEXT)
         if out is not None:
             return out
+        if isinstance(e, Listing):
+            return render_listings_text([e])
         return e.text if isinstance(e, TextLine) else e.raw.rstrip("\r\n")
 
 
@@ -114,35 +151,36 @@ def _runs(events: list[Event]):
         yield run
 
 
+def _window(events, limit: int, head: int) -> EventWindow:
+    return events if isinstance(events, EventWindow) else EventWindow(limit, head).extend(events)
+
+
 def render_html(events, *, symbolizer=None, cell_source: str | None = None, script_path=None,
                 line_offset: int = 0, types: Mapping[str, str] | None = None,
                 expressions: Mapping[str, str] | None = None, limit: int = 2000, head: int = 200,
                 title: str | None = None) -> str:
     """Self-contained HTML (inline scoped CSS, no JS, no external resources) of a run's events.
 
-    ``types`` maps expressions (``"$c"``, ``"$c->log"``) to type names; by
-    default they come from the run's own ``-L`` listings.  ``expressions`` maps
-    a dump's prefix to its root expression, for prefixes that don't name it.
+    ``events``: any iterable of events, or an :class:`EventWindow` a live view
+    filled as the run went.  ``types`` maps expressions (``"$c"``,
+    ``"$c->log"``) to type names; by default they come from the run's own
+    ``-L`` listings.  ``expressions`` maps a dump's prefix to its root
+    expression, for prefixes that don't name it.
     """
-    events = list(events)
-    r = _Renderer.for_events(events, symbolizer=symbolizer, cell_source=cell_source, script_path=script_path,
+    w = _window(events, limit, head)
+    r = _Renderer.for_window(w, symbolizer=symbolizer, cell_source=cell_source, script_path=script_path,
                              line_offset=line_offset, types=types, expressions=expressions)
-    shown, omitted, kept = _selected(events, limit, head)
     parts = [f'<div class="stapbench-title">{esc(title)}</div>'] if title else []
-    counts = probe_counts(events)
-    if len(counts) > 1 or sum(counts.values()) > 1:
-        parts.append(_counts_html(counts))
-    for e in kept:  # errors and data loss from the part not shown
+    if len(w.counter.counts) > 1 or w.counter.total > 1:
+        parts.append(_counts_html(w.counter))
+    for e in w.kept:  # errors and data loss from the part not shown
         parts.append(r.html(e))
-    if omitted:
-        cut = min(head, limit)
-        parts += _runs_html(r, shown[:cut])
-        parts.append(f'<div class="stapbench-omitted stapbench-muted stapbench-block" data-omitted="{omitted}">'
-                     f"\u2026 {omitted} events not shown here (the first {cut} and the last {limit - cut} are; "
-                     f"the run's transcript keeps everything) \u2026</div>")
-        parts += _runs_html(r, shown[cut:])
-    else:
-        parts += _runs_html(r, shown)
+    parts += _runs_html(r, w.head)
+    if w.omitted:
+        parts.append(f'<div class="stapbench-omitted stapbench-muted stapbench-block" data-omitted="{w.omitted}">'
+                     f"\u2026 {w.omitted} events not shown here (the first {len(w.head)} and the last "
+                     f"{len(w.tail)} are; the run's transcript keeps everything) \u2026</div>")
+    parts += _runs_html(r, list(w.tail))
     return wrap_root("".join(parts), kind="run")
 
 
@@ -167,16 +205,13 @@ def _runs_html(r: _Renderer, events: list[Event]) -> list[str]:
 def render_text(events, *, symbolizer=None, cell_source: str | None = None, script_path=None,
                 line_offset: int = 0, types: Mapping[str, str] | None = None,
                 expressions: Mapping[str, str] | None = None, limit: int = 2000, head: int = 200) -> str:
-    events = list(events)
-    r = _Renderer.for_events(events, symbolizer=symbolizer, cell_source=cell_source, script_path=script_path,
+    """Plain text of a run's events (same selection rules as :func:`render_html`)."""
+    w = _window(events, limit, head)
+    r = _Renderer.for_window(w, symbolizer=symbolizer, cell_source=cell_source, script_path=script_path,
                              line_offset=line_offset, types=types, expressions=expressions)
-    shown, omitted, kept = _selected(events, limit, head)
-    out = [r.text(e) for e in kept]
-    for i, e in enumerate(shown):
-        if omitted and i == min(head, limit):
-            out.append(f"... {omitted} events not shown (the run's transcript keeps everything) ...")
-        if isinstance(e, Listing):
-            out.append(render_listings_text([e]))
-        else:
-            out.append(r.text(e))
+    out = [r.text(e) for e in w.kept]
+    out += [r.text(e) for e in w.head]
+    if w.omitted:
+        out.append(f"... {w.omitted} events not shown (the run's transcript keeps everything) ...")
+    out += [r.text(e) for e in w.tail]
     return "\n".join(out)

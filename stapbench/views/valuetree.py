@@ -75,6 +75,33 @@ def maxstringlen_fix(length: int) -> int:
     return size
 
 
+def dump_root(dump: StructDump, expression: str | None = None) -> str | None:
+    return normalize_expression(expression) or infer_expression(dump.prefix)
+
+
+def elided_expressions(dump: StructDump | VarsDump, *, expression: str | None = None) -> list[str]:
+    """The stap expressions that print the dump's elided members, in tree order."""
+    out: list[str] = []
+
+    def walk(value, path):
+        if isinstance(value, Atom):
+            if value.kind in ("elided_struct", "elided_array"):
+                out.append(elided_expression(path, value))
+        elif isinstance(value, Struct):
+            for m in value.members:
+                walk(m.value, member_path(path, m.name))
+        else:
+            for i, item in enumerate(value.items):
+                walk(item, f"{path}[{i}]")
+
+    if isinstance(dump, StructDump):
+        walk(dump.value, dump_root(dump, expression) or RELATIVE_ROOT)
+    else:
+        for m in dump.value:
+            walk(m.value, "$" + m.name)
+    return out
+
+
 # --------------------------------------------------------------------------- HTML
 
 def _atom_html(atom: Atom) -> str:
@@ -160,7 +187,7 @@ def _last_member_path(members: list[Member], root: str | None) -> str | None:
 
 def render_struct_html(dump: StructDump, *, expression: str | None = None,
                        types: Mapping[str, str] | None = None, open_depth: int = 1) -> str:
-    root = normalize_expression(expression) or infer_expression(dump.prefix)
+    root = dump_root(dump, expression)
     label = root if root is not None else (dump.prefix.strip() or "struct")
     body = _node_html(label, dump.value, root or RELATIVE_ROOT, types, 0, open_depth)
     prefix = (f'<div class="stapbench-prefix stapbench-mono">{esc(dump.prefix)}</div>'
@@ -215,7 +242,7 @@ def _truncated_text(length: int, last_path: str | None) -> str:
 
 
 def render_struct_text(dump: StructDump, *, expression: str | None = None, types=None) -> str:
-    root = normalize_expression(expression) or infer_expression(dump.prefix)
+    root = dump_root(dump, expression)
     out = [] if root is not None or not dump.prefix else [dump.prefix.rstrip()]
     _node_text(root or "struct", dump.value, root or RELATIVE_ROOT, types, 0, out)
     if dump.truncated:

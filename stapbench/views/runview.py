@@ -1,0 +1,216 @@
+"""A whole run in one view: diagnostics on the cell, the live event log, the selected hit's
+backtrace beside its source and its dumps as trees, and the end-of-run summary.
+
+``RunView(run)`` hangs off a :class:`stapbench.runner.Run` (its ``on_event``
+and ``on_end`` callbacks); without a run, feed it with :meth:`push` and end it
+with :meth:`close`.  It is not itself a widget (``close`` means "the run
+ended", not "destroy the widget"): ``.widget`` is the ipywidgets tree.
+
+Saved notebooks: ``_repr_mimebundle_`` returns the widget view plus
+``text/html`` (the static render of everything so far) and ``text/plain``.
+:meth:`show` displays it with a display id; when the run ends, :meth:`close`
+updates that output with the final static render:
+
+* ``final="replace"`` (default): the output becomes the static HTML and text
+  only, which nbconvert, GitHub and a JupyterLab without a kernel all show
+  (a widget view without saved widget state shows only an error there);
+  ``.widget`` stays usable, e.g. ``display(view.widget)``;
+* ``final="accompany"``: the output keeps the live widget plus the final
+  ``text/html``, and a second output (displayed empty by :meth:`show`)
+  receives the static render, so kernel-less viewers have it too.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import ipywidgets as W
+
+from ..model import Backtrace, Diagnostic, Event, Listing, StructDump, Summary, VarsDump
+from ._html import wrap_root
+from .diagnostics import render_summary_html
+from .eventlog import EventLogView
+from .listing import render_listings_html
+from .static import EventWindow, render_html, render_text
+from .widgets import BacktraceView, DiagnosticView, ValueTreeView
+
+MAX_DIAGNOSTIC_VIEWS = 50
+MAX_LISTING_ROWS = 5000
+SCRIPT_NAME = "script.stp"  # the runner writes the cell to RUN_FOLDER/script.stp
+
+
+class RunView:
+    def __init__(self, run=None, *, symbolizer=None, cell_source: str | None = None, script_path=None,
+                 line_offset: int = 0, final: str = "replace", log_options: dict | None = None,
+                 static_limit: int = 2000):
+        if final not in ("replace", "accompany"):
+            raise ValueError("final must be 'replace' or 'accompany'")
+        self.run = run
+        self.symbolizer = symbolizer
+        self._cell_source = cell_source
+        self._script_path = script_path
+        self.line_offset = line_offset
+        self.final = final
+        self.window = EventWindow(limit=static_limit)
+        self.closed = False
+        self._lock = threading.RLock()
+        self._diagnostics: list[Diagnostic] = []
+        self._diagnostics_total = 0
+        self._listings: list[Listing] = []
+        self._summaries: list[Summary] = []
+        self._dirty = False
+        self._handle = None
+        self._static_handle = None
+
+        self.log = EventLogView(**(log_options or {}))
+        self.status = W.HTML(self._status_html())
+        self.diagnostics_box = W.VBox()
+        self.summary = W.HTML()
+        self.listing = W.HTML()
+        self.detail = W.VBox()
+        self.detail.add_class("stapbench-detail")
+        self.widget = W.VBox([self.status, self.diagnostics_box, self.listing, self.log, self.detail, self.summary])
+        self.widget.add_class("stapbench-run-view")
+        self.log.observe(self._refresh, names="total_events")
+        self.log.observe(self._select, names="selected")
+        if run is not None:
+            self.attach(run)
+
+    # ------------------------------------------------------------------ inputs
+    @property
+    def cell_source(self) -> str | None:
+        if self._cell_source is None and self.run is not None:
+            return getattr(self.run, "script", None)
+        return self._cell_source
+
+    @property
+    def script_path(self):
+        if self._script_path is None and self.run is not None and getattr(self.run, "folder", None):
+            return Path(self.run.folder) / SCRIPT_NAME
+        return self._script_path
+
+    def attach(self, run) -> None:
+        """Follow a Run: its events so far, then its callbacks; close when it ends."""
+        self.run = run
+        run.on_event.append(self._on_event)
+        run.on_end.append(lambda _run: self.close())
+        self.push(list(getattr(run, "events", [])))
+        if getattr(run, "finished", None) is not None and run.finished.is_set():
+            self.close()
+
+    def _on_event(self, event: Event) -> None:
+        self.push((event,))
+
+    def push(self, events) -> None:
+        """Add events (from any thread); the views update at most 10 times a second."""
+        if isinstance(events, Event):
+            events = (events,)
+        events = list(events)
+        with self._lock:
+            for e in events:
+                self.window.add(e)
+                if isinstance(e, Diagnostic):
+                    self._diagnostics_total += 1
+                    if len(self._diagnostics) < MAX_DIAGNOSTIC_VIEWS:
+                        self._diagnostics.append(e)
+                elif isinstance(e, Listing) and len(self._listings) < MAX_LISTING_ROWS:
+                    self._listings.append(e)
+                elif isinstance(e, Summary):
+                    self._summaries.append(e)
+            self._dirty = True
+        self.log.push(events)
+
+    def close(self) -> None:
+        """The run ended: final update of the live views and of the displayed output."""
+        if self.closed:
+            return
+        self.closed = True
+        self.log.finish()
+        self._refresh()
+        if self._handle is not None:
+            if self.final == "replace":
+                self._handle.update(self._static_bundle(), raw=True)
+            else:
+                self._handle.update(self._repr_mimebundle_(), raw=True)
+                if self._static_handle is not None:
+                    self._static_handle.update(self._static_bundle(), raw=True)
+
+    # ------------------------------------------------------------------ live parts
+    def _status_html(self) -> str:
+        state = "finished" if self.closed else "running"
+        run = self.run
+        extra = ""
+        if run is not None and getattr(run, "stop_reason", None):
+            extra = f" ({run.stop_reason}, exit status {run.exit_status})"
+        from ._html import esc
+
+        return wrap_root(f'<div class="stapbench-status" data-state="{state}">stap run {state}{esc(extra)}: '
+                         f"{self.window.total} events</div>", kind="status")
+
+    def _refresh(self, change=None) -> None:
+        with self._lock:
+            dirty, self._dirty = self._dirty, False
+            diags = list(self._diagnostics)
+            listings = list(self._listings)
+            summaries = list(self._summaries)
+            total_diags = self._diagnostics_total
+        self.status.value = self._status_html()
+        if not dirty:
+            return
+        if len(diags) != len(self.diagnostics_box.children):
+            views = list(self.diagnostics_box.children)
+            for d in diags[len(views):]:
+                views.append(DiagnosticView(d, cell_source=self.cell_source, script_path=self.script_path,
+                                            line_offset=self.line_offset))
+            if total_diags > len(diags):
+                views.append(W.HTML(f"\u2026 and {total_diags - len(diags)} more diagnostics (in the event log)"))
+            self.diagnostics_box.children = views
+        if listings and self.listing.value.count("stapbench-listing-row") != len(listings):
+            self.listing.value = wrap_root(render_listings_html(listings), kind="listing")
+        if summaries:
+            self.summary.value = wrap_root("".join(render_summary_html(s) for s in summaries), kind="summary")
+
+    def _select(self, change) -> None:
+        group = self.log.group(change["new"])
+        if group is None:
+            self.detail.children = ()
+            return
+        views = []
+        for e in group.events:
+            if isinstance(e, Backtrace):
+                views.append(BacktraceView(e, symbolizer=self.symbolizer))
+            elif isinstance(e, (StructDump, VarsDump)):
+                views.append(ValueTreeView(e, types=self.window.types))
+            elif isinstance(e, Diagnostic):
+                views.append(DiagnosticView(e, cell_source=self.cell_source, script_path=self.script_path,
+                                            line_offset=self.line_offset))
+        self.detail.children = views
+
+    # ------------------------------------------------------------------ output
+    def static_html(self) -> str:
+        with self._lock:
+            return render_html(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
+                               script_path=self.script_path, line_offset=self.line_offset)
+
+    def static_text(self) -> str:
+        with self._lock:
+            return render_text(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
+                               script_path=self.script_path, line_offset=self.line_offset)
+
+    def _static_bundle(self) -> dict:
+        return {"text/html": self.static_html(), "text/plain": self.static_text()}
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = self.widget._repr_mimebundle_(**kwargs) or {}
+        data.update(self._static_bundle())
+        return data
+
+    def show(self):
+        """Display with a display id, so :meth:`close` can put the final render in place."""
+        from IPython.display import display
+
+        self._handle = display(self, display_id=True)
+        if self.final == "accompany":
+            self._static_handle = display({"text/plain": ""}, raw=True, display_id=True)
+        return self._handle

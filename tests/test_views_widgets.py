@@ -1,0 +1,292 @@
+"""Widget models: what the front end receives (synced traits, mime bundles), driven from Python.
+
+The browser side (eventlog.js, clicks) is covered by the Playwright suite; here we
+check the state those clicks produce and that the Python side bounds what it sends.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from stapbench.model import Backtrace, Diagnostic, TextLine
+from stapbench.parser import parse_bytes
+from stapbench.runner.run import Run
+from stapbench.symbols import Symbolizer
+from stapbench.views import BacktraceView, DiagnosticView, EventLogView, RunView, ValueTreeView
+from tests.test_views_symbols import composed  # noqa: F401  (fixture)
+
+from .test_views_dom import assert_inert, parse
+
+FIX = Path(__file__).parent / "fixtures" / "views"
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def events_of(*names):
+    return [e for n in names for e in parse_bytes((FIX / n).read_bytes())]
+
+
+class FakeTime:
+    """A clock and a scheduler the tests advance by hand (simulated seconds)."""
+
+    def __init__(self):
+        self.now = 0.0
+        self.pending: list[tuple[float, object]] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def schedule(self, delay, callback) -> None:
+        self.pending.append((self.now + delay, callback))
+
+    def advance_to(self, t: float) -> None:
+        self.now = t
+        while True:
+            due = [p for p in self.pending if p[0] <= t]
+            if not due:
+                return
+            for p in due:
+                self.pending.remove(p)
+                p[1]()
+
+
+# --------------------------------------------------------------------------- backtrace view
+
+def test_selecting_a_frame_shows_its_source_line(composed):  # noqa: F811
+    data, expected = composed
+    bt = next(e for e in parse_bytes(data) if isinstance(e, Backtrace))
+    view = BacktraceView(bt, symbolizer=Symbolizer())
+    assert [v for _, v in view.frames.options] == list(range(6))
+    assert view.selected == 0 and view.frames.value == 0
+
+    def marked(html):
+        pane = parse(html).find(cls="stapbench-source")
+        return pane.attrs["data-frame-index"], pane.find(cls="hll").attrs["data-line"]
+
+    assert marked(view.source.value) == ("0", str(expected[0][1]))
+    view.selected = 2
+    assert marked(view.source.value) == ("2", str(expected[2][1]))
+    view.frames.value = 3  # what a click in the Select does
+    assert view.selected == 3 and marked(view.source.value) == ("3", str(expected[3][1]))
+    view.selected = 4  # the libc frame: no module on disk -> the problem and its hint
+    hint = parse(view.source.value).find(cls="stapbench-hint")
+    assert hint.attrs["data-problem"] == "no-module" and "not on disk" in hint.text()
+    labels = [label for label, _ in view.frames.options]
+    assert labels[4].startswith("#4 [module only]") and labels[5].startswith("#5 ~ ? 0x0")
+    bundle = view._repr_mimebundle_()
+    assert WIDGET_MIME in bundle and "#0  handle_leaf" in bundle["text/plain"]
+    rows = parse(bundle["text/html"]).find_all("tr", "stapbench-frame")
+    assert len(rows) == 6
+
+
+def test_backtrace_view_xss_stays_text():
+    bt = next(e for e in events_of("xss.txt") if isinstance(e, Backtrace))
+    view = BacktraceView(bt)
+    assert view.frames.options[0][0].startswith("#0 <img src=x onerror=alert(2)>+0xc")  # Select renders text
+    assert_inert(view._repr_mimebundle_()["text/html"])
+    assert_inert(view.source.value)
+
+
+# --------------------------------------------------------------------------- value tree
+
+def test_value_tree_view_is_collapsible_html_with_expressions():
+    dump = events_of("hits.txt")[2]
+    view = ValueTreeView(dump, types={"$c": "ngx_connection_t *"})
+    dom = parse(view.value)
+    nodes = dom.find_all("details", "stapbench-node")
+    assert [n.attrs["data-path"] for n in nodes] == ["$c", "$c->pool"]
+    assert dom.find("details", data_path="$c").find(cls="stapbench-type").text() == "ngx_connection_t *"
+    assert view.expressions == ["$c->log$", "$c->pool->log$", "$c->name$$"]
+    bundle = view._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "text/html", WIDGET_MIME}
+    assert "-> print with $c->log$" in bundle["text/plain"]
+
+
+# --------------------------------------------------------------------------- diagnostic
+
+def test_diagnostic_view_fix_buttons_apply_the_suggestion():
+    cell = (FIX / "cell.stp").read_text()
+    diag = events_of("cell_errors.txt")[0]
+    view = DiagnosticView(diag, cell_source=cell, script_path="/tmp/stapbench-cell/script.stp")
+    assert [b.description for b in view.buttons] == diag.similar
+    assert not any(b.disabled for b in view.buttons)
+    seen = []
+    view.on_fix(lambda s, fixed: seen.append((s, fixed)))
+    view.buttons[1].click()
+    assert seen and seen[0][0] == "printk"
+    assert view.fixed_source.splitlines()[2] == '\thits++; printk("%d\\n", $depth)'
+    assert parse(view.preview.value).find("pre", "stapbench-fixed-source").text() == view.fixed_source
+    box = parse(view.message.value).find(cls="stapbench-diagnostic")
+    assert box.attrs["data-cell-line"] == "3"
+    # without the cell there is nothing safe to edit: buttons shown but disabled
+    blind = DiagnosticView(diag)
+    assert all(b.disabled for b in blind.buttons)
+
+
+def test_diagnostic_view_escapes_messages():
+    diag = next(e for e in events_of("xss.txt") if isinstance(e, Diagnostic))
+    view = DiagnosticView(diag, cell_source='probe begin { x<script>("<img src=x onerror=alert(6)>") }\n')
+    dom = assert_inert(view.message.value)
+    assert "x<script>y" in dom.text()
+    assert view.buttons[1].description == "<img src=x onerror=alert(5)>"  # button text, not HTML
+
+
+# --------------------------------------------------------------------------- event log
+
+def make_log(fake: FakeTime, **kw) -> EventLogView:
+    return EventLogView(clock=fake.clock, schedule=fake.schedule, **kw)
+
+
+def lines(n, start=0, word=lambda i: "close" if i % 3 else "open"):
+    return [TextLine(raw=f"{word(i)} fd={i}\n", text=f"{word(i)} fd={i}") for i in range(start, start + n)]
+
+
+def test_first_events_are_sent_at_once_then_batched():
+    fake = FakeTime()
+    log = make_log(fake)
+    log.push(lines(1))
+    assert log.updates == 1 and len(log.rows) == 1  # nothing sent for 100 ms: sent immediately
+    for k in range(1, 50):  # a push every 2 ms for 0.1 s
+        fake.advance_to(k * 0.002)
+        log.push(lines(1, k))
+    assert log.updates == 1 and len(fake.pending) == 1  # batched behind one timer
+    fake.advance_to(0.1)
+    assert log.updates == 2 and log.total_events == 50 and len(log.rows) == 50
+    fake.advance_to(0.5)  # quiet for 400 ms: the next push goes out at once again
+    log.push(lines(1, 50))
+    assert log.updates == 3 and log.total_events == 51
+
+
+def test_a_million_lines_stay_bounded_with_right_counts():
+    fake = FakeTime()
+    log = make_log(fake, max_groups=5000, page_size=300)
+    total, batch, seconds = 1_000_000, 500, 10.0
+    per_second: dict[int, int] = {}
+    last = 0
+    for start in range(0, total, batch):
+        fake.advance_to(start / total * seconds)
+        log.push(lines(batch, start))
+        if log.updates != last:
+            per_second[int(fake.now)] = per_second.get(int(fake.now), 0) + log.updates - last
+            last = log.updates
+        assert len(log.rows) <= 300
+    log.finish()
+    assert max(per_second.values()) <= 11 and sum(per_second.values()) >= 10 * seconds - 1
+    assert log.total_events == total and log.total_hits == total
+    assert log.probe_counts == {"open": 333334, "close": 666666}
+    assert dict(map(tuple, log.counts)) == log.probe_counts
+    assert log.retained == 5000 and len(log.groups) == 5000 and len(log.rows) == 300
+    assert log.rows[0]["text"] == f"open fd={total - 1}"  # newest first (999999 % 3 == 0)
+    assert log.group(0) is None and log.group(total - 1).head.text == f"open fd={total - 1}"
+
+
+def test_filter_order_and_pages():
+    fake = FakeTime()
+    log = make_log(fake, page_size=10)
+    log.push(lines(100))
+    log.finish()
+    ids = [r["id"] for r in log.rows]
+    assert ids == list(range(99, 89, -1))  # page 0 = newest, newest first
+    log.newest_first = False
+    assert [r["id"] for r in log.rows] == list(range(90, 100))
+    log.page = 1
+    assert [r["id"] for r in log.rows] == list(range(80, 90))
+    log.page = 99  # past the end: clamped to the oldest page
+    assert log.page == 9 and [r["id"] for r in log.rows] == list(range(0, 10))
+    log.page, log.newest_first, log.filter_text = 0, True, "key:open"
+    assert log.matched == 34 and all(r["key"] == "open" for r in log.rows)
+    log.filter_text = "FD=42"  # substring, case-insensitive
+    assert [r["text"] for r in log.rows] == ["open fd=42"] and log.matched == 1
+
+
+def test_rows_group_a_hit_with_its_backtrace_and_dumps():
+    fake = FakeTime()
+    log = make_log(fake)
+    log.push(events_of("hits.txt"))
+    rows = {r["id"]: r for r in log.rows}
+    first = rows[0]
+    assert first["key"] == "ngx_close_connection" and first["kind"] == "hit"
+    assert [i["kind"] for i in first["items"]] == ["backtrace", "struct", "vars"]
+    assert first["items"][0]["label"] == "backtrace (6 frames)"
+    assert "-> print with $c->log$" in first["items"][1]["text"]
+
+
+def test_event_log_sends_payloads_as_text_and_js_never_parses_html():
+    fake = FakeTime()
+    log = make_log(fake)
+    log.push(events_of("xss.txt"))
+    assert log.rows[-1]["text"] == 'ngx_log: <script>alert("text")</script> <img src=x onerror=alert(1)>'
+    js = (Path(__file__).parents[1] / "stapbench" / "views" / "eventlog.js").read_text()
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
+        assert sink not in js, sink
+    assert "textContent" in js
+    data, metadata = log._repr_mimebundle_()  # anywidget's (data, metadata) form
+    assert WIDGET_MIME in data and isinstance(metadata, dict)
+    assert_inert(data["text/html"])
+
+
+def test_real_timer_delivers_the_trailing_batch():
+    log = EventLogView()  # the default scheduler: a daemon timer thread
+    log.push(lines(1))
+    log.push(lines(5, 1))  # within 100 ms of the first: waits for the timer
+    assert log.total_events == 1
+    deadline = time.monotonic() + 2
+    while log.total_events != 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert log.total_events == 6 and len(log.rows) == 6
+
+
+# --------------------------------------------------------------------------- run view
+
+class FakeHandle:
+    def __init__(self):
+        self.updates = []
+
+    def update(self, obj, raw=False):
+        self.updates.append((obj, raw))
+
+
+def test_run_view_follows_a_run_and_ends_with_the_static_render():
+    cell = (FIX / "cell.stp").read_text()
+    run = Run(cell)  # the real Run class, not started: we play its reader thread's callbacks
+    run.folder = Path("/tmp/stapbench-cell")
+    view = RunView(run, log_options={"min_interval": 0.0})
+    handle = view._handle = FakeHandle()
+    events = events_of("hits.txt", "cell_errors.txt")
+    for event in events:
+        for callback in run.on_event:
+            callback(event)
+    assert view.log.total_events == len(events) == 10
+    # the diagnostic sits on the cell's line 3: script_path comes from the run folder
+    diag_view = view.diagnostics_box.children[0]
+    assert parse(diag_view.message.value).find(cls="stapbench-diagnostic").attrs["data-cell-line"] == "3"
+    assert "stapbench-dataloss" in view.summary.value
+    # selecting a hit in the log shows its backtrace and dumps
+    view.log.selected = 0
+    kinds = [type(w).__name__ for w in view.detail.children]
+    assert kinds == ["BacktraceView", "ValueTreeView", "ValueTreeView"]
+    for callback in run.on_end:
+        callback(run)
+    assert view.closed and view.log.finished
+    (final, raw), = handle.updates
+    assert raw and set(final) == {"text/html", "text/plain"}  # final="replace"
+    dom = parse(final["text/html"])
+    assert dom.find(cls="stapbench-summary").attrs["data-loss"] == "true"
+    assert dom.find(cls="stapbench-diagnostic").attrs["data-cell-line"] == "3"
+    assert len(dom.find_all("tr", "stapbench-frame")) == 7
+    assert "DATA LOSS" in final["text/plain"]
+
+
+def test_run_view_accompany_keeps_the_widget_and_fills_the_static_output():
+    view = RunView(final="accompany", log_options={"min_interval": 0.0})
+    view._handle, view._static_handle = FakeHandle(), FakeHandle()
+    view.push(events_of("hits.txt"))
+    bundle = view._repr_mimebundle_()
+    assert WIDGET_MIME in bundle and "ngx_close_connection" in bundle["text/html"]
+    view.close()
+    assert WIDGET_MIME in view._handle.updates[0][0]
+    assert set(view._static_handle.updates[0][0]) == {"text/html", "text/plain"}
+    with pytest.raises(ValueError):
+        RunView(final="sometimes")
