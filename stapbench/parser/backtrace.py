@@ -20,7 +20,9 @@ import re
 
 from ..model import Frame
 
-__all__ = ["parse_full_frame", "parse_simple_frame", "parse_hex_list", "RETURNING_FROM", "RETURNING_TO"]
+__all__ = [
+    "FrameCache", "parse_full_frame", "parse_simple_frame", "parse_hex_list", "RETURNING_FROM", "RETURNING_TO",
+]
 
 RETURNING_FROM = "Returning from: "
 RETURNING_TO = "Returning to  : "
@@ -49,11 +51,22 @@ def _int(text: str | None) -> int | None:
     return int(text, 16) if text is not None else None
 
 
-def parse_full_frame(text: str, role: str = "frame") -> Frame | None:
-    """A FULL/DATA-style frame line (leading space included), or None."""
-    if len(text) > MAX_FRAME_LINE:
+def parse_full_frame(text: str) -> Frame | None:
+    """A FULL/DATA-style frame line (leading space included, or a
+    ``Returning from:``/``Returning to  :`` line), or None."""
+    if len(text) > MAX_FRAME_LINE or "0x" not in text:
         return None
-    m = _FULL.match(text)
+    role = "frame"
+    start = 0
+    if text[:1] == "R":
+        if text.startswith(RETURNING_FROM):
+            role = "returning_from"
+        elif text.startswith(RETURNING_TO):
+            role = "returning_to"
+        else:
+            return None
+        start = len(RETURNING_FROM)
+    m = _FULL.match(text, start)
     if m is None:
         return None
     (addr, unresolved, symbol, offset, size, file1, line1,
@@ -71,7 +84,7 @@ def parse_full_frame(text: str, role: str = "frame") -> Frame | None:
 
 def parse_simple_frame(text: str, bare_ok: bool = False) -> Frame | None:
     """A SIMPLE/BRIEF-style frame (``sym+0xOFF [mod]``), or a bare ``0xADDR`` when ``bare_ok``."""
-    if len(text) > MAX_FRAME_LINE:
+    if len(text) > MAX_FRAME_LINE or "0x" not in text:
         return None
     m = _SIMPLE.match(text)
     if m is not None:
@@ -93,3 +106,41 @@ def parse_hex_list(text: str) -> list[Frame] | None:
     if len(text) > MAX_FRAME_LINE or _HEX_LIST.match(text) is None:
         return None
     return [Frame(address=int(tok, 16), text=tok) for tok in text.split()]
+
+
+class FrameCache:
+    """Parsed frames by line text.
+
+    Profiles print the same frame lines over and over; parsing each distinct
+    line once is what makes the full parse fast.  Identical lines therefore
+    share one :class:`Frame` object: treat frames as read-only (the model's
+    rule anyway).  Only frames are cached, and the cache is dropped when it
+    grows past ``limit`` entries, so memory stays bounded on any input.
+    """
+
+    __slots__ = ("full_frames", "simple_frames", "limit")
+
+    def __init__(self, limit: int = 1 << 17):
+        self.full_frames: dict[str, Frame] = {}
+        self.simple_frames: dict[str, Frame] = {}
+        self.limit = limit
+
+    def full(self, text: str) -> Frame | None:
+        frame = self.full_frames.get(text)
+        if frame is None:
+            frame = parse_full_frame(text)
+            if frame is not None:
+                if len(self.full_frames) >= self.limit:
+                    self.full_frames.clear()
+                self.full_frames[text] = frame
+        return frame
+
+    def simple(self, text: str, bare_ok: bool = False) -> Frame | None:
+        frame = self.simple_frames.get(text)
+        if frame is None:
+            frame = parse_simple_frame(text, bare_ok)
+            if frame is not None and frame.symbol is not None:  # bare hex only counts inside a backtrace
+                if len(self.simple_frames) >= self.limit:
+                    self.simple_frames.clear()
+                self.simple_frames[text] = frame
+        return frame

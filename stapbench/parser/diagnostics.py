@@ -44,6 +44,9 @@ _NOTE_PREFIXES = (
     "Rerun with -v to see them.",
 )
 
+# first characters of every line classify_stap_line recognises (a cheap gate for probe output)
+_FIRST_CHARS = frozenset("spWEPTSN0123456789" + "".join(p[0] for p in _NOTE_PREFIXES))
+
 
 class FileMemory:
     """stap drops a token's file name when it equals the previous token's (``at :2:3``)."""
@@ -229,6 +232,8 @@ def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuil
     """A line that starts one of stap's own messages -> its builder; ``("pass", n, rest, ms)`` for a
     ``-v`` pass line; None when the line is nothing of stap's."""
     c = text[:1]
+    if c not in _FIRST_CHARS:
+        return None
     if c == "s" and text.startswith("semantic error: "):
         return DiagnosticBuilder("semantic", "error", text[16:], raw, files)
     if c == "p" and text.startswith("parse error: "):

@@ -14,9 +14,10 @@ summaries) become the ``pending`` builder; the next line either continues it
 from __future__ import annotations
 
 import re
+from operator import attrgetter
 
 from ..model import Backtrace, Event, PassLine, TextLine
-from .backtrace import RETURNING_FROM, RETURNING_TO, parse_full_frame, parse_hex_list, parse_simple_frame
+from .backtrace import RETURNING_FROM, RETURNING_TO, FrameCache, parse_hex_list
 from .diagnostics import FileMemory, classify_stap_line
 from .dumps import match_struct_line, match_vars_line
 from .listing import match_listing_line
@@ -25,27 +26,33 @@ __all__ = ["LineMachine"]
 
 _SGR = re.compile(r"\x1b\[[0-9;]*[mK]")
 _NO_BACKTRACE = ("<no user backtrace", "<no kernel backtrace")
+_symbol = attrgetter("symbol")
+_module = attrgetter("module")
 
 
 class BacktraceBuilder:
     """Consecutive frame lines of one family (FULL/DATA, or SIMPLE/BRIEF)."""
 
-    __slots__ = ("simple", "frames", "raws")
+    __slots__ = ("simple", "frames", "raws", "cache")
 
-    def __init__(self, simple: bool, frame, raw: str):
+    def __init__(self, simple: bool, frame, raw: str, cache: FrameCache):
         self.simple = simple
         self.frames = [frame]
         self.raws = [raw]
+        self.cache = cache
 
     def offer(self, text: str, raw: str) -> bool:
         if self.simple:
-            frame = parse_simple_frame(text, bare_ok=True)
-        elif text[:1] in (" ", "\t"):
-            frame = parse_full_frame(text)
-        elif text.startswith(RETURNING_TO) and len(self.frames) == 1 and self.frames[0].role == "returning_from":
-            frame = _returning(text, "returning_to", len(RETURNING_TO))
+            frame = self.cache.simple(text, True)
         else:
-            return False
+            c = text[:1]
+            if c == " " or c == "\t":
+                frame = self.cache.full(text)
+            elif c == "R" and text.startswith(RETURNING_TO) and len(self.frames) == 1 \
+                    and self.frames[0].role == "returning_from":
+                frame = self.cache.full(text)
+            else:
+                return False
         if frame is None:
             return False
         self.frames.append(frame)
@@ -54,27 +61,24 @@ class BacktraceBuilder:
 
     def finish(self, stream: str) -> Backtrace:
         frames = self.frames
+        style = "full"
+        # map/attrgetter keep these per-frame scans in C: backtraces are the bulk of a profile
         if self.simple:
-            brief = all(f.module is None and f.symbol is not None for f in frames)
-            style = "brief" if brief else "simple"
-        elif any(f.symbol is None and " : 0x" in f.text for f in frames):
-            style = "syms"
-        else:
-            style = "full"
+            style = "brief"
+            if None in map(_symbol, frames) or any(map(_module, frames)):
+                style = "simple"
+        elif None in map(_symbol, frames):
+            for f in frames:
+                if f.symbol is None and " : 0x" in f.text:
+                    style = "syms"
+                    break
         return Backtrace(raw="".join(self.raws), stream=stream, frames=frames, style=style)
-
-
-def _returning(text: str, role: str, skip: int):
-    frame = parse_full_frame(text[skip:], role)
-    if frame is not None:
-        frame.text = text
-    return frame
 
 
 class LineMachine:
     """Turns complete lines into events; see the module docstring."""
 
-    __slots__ = ("stream", "stap", "pending", "files")
+    __slots__ = ("stream", "stap", "pending", "files", "frames")
 
     def __init__(self, stream: str):
         self.stream = stream
@@ -82,13 +86,36 @@ class LineMachine:
         self.stap = stream != "stdout"
         self.pending = None
         self.files = FileMemory()
+        self.frames = FrameCache()
 
     def feed_lines(self, lines: list[str]) -> list[Event]:
         """``lines`` are complete lines without their ``\\n``."""
         out: list[Event] = []
         line = self._line
+        full_get = self.frames.full_frames.get
+        simple_get = self.frames.simple_frames.get
+        stream = self.stream
+        pending = self.pending
         for body in lines:
+            # fast path: the next frame of a pending backtrace, seen before.  A
+            # cache key is interpreted text, so an exact hit on the raw body means
+            # the line needed no clean-up.
+            if pending is not None and pending.__class__ is BacktraceBuilder:
+                frame = simple_get(body) if pending.simple else full_get(body)
+                if frame is not None and frame.role == "frame":
+                    pending.frames.append(frame)
+                    pending.raws.append(body + "\n")
+                    continue
+            if not body:
+                # an empty line ends any backtrace and is text unless a diagnostic takes it
+                if pending is None or pending.__class__ is BacktraceBuilder:
+                    if pending is not None:
+                        out.append(pending.finish(stream))
+                        self.pending = pending = None
+                    out.append(TextLine(raw="\n", stream=stream, text=""))
+                    continue
             line(body, body + "\n", out)
+            pending = self.pending
         return out
 
     def feed_last(self, body: str) -> list[Event]:
@@ -124,9 +151,9 @@ class LineMachine:
         stream = self.stream
         c = text[:1]
         if c == " " or c == "\t":
-            frame = parse_full_frame(text)
+            frame = self.frames.full(text)
             if frame is not None:
-                self.pending = BacktraceBuilder(False, frame, raw)
+                self.pending = BacktraceBuilder(False, frame, raw, self.frames)
                 return
         elif c == "0":
             frames = parse_hex_list(text)
@@ -134,14 +161,11 @@ class LineMachine:
                 out.append(Backtrace(raw=raw, stream=stream, frames=frames, style="hex"))
                 return
         elif c == "R":
-            frame = None
-            if text.startswith(RETURNING_FROM):
-                frame = _returning(text, "returning_from", len(RETURNING_FROM))
-            elif text.startswith(RETURNING_TO):
-                frame = _returning(text, "returning_to", len(RETURNING_TO))
-            if frame is not None:
-                self.pending = BacktraceBuilder(False, frame, raw)
-                return
+            if text.startswith((RETURNING_FROM, RETURNING_TO)):
+                frame = self.frames.full(text)
+                if frame is not None:
+                    self.pending = BacktraceBuilder(False, frame, raw, self.frames)
+                    return
         elif c == "<":
             if text.startswith(_NO_BACKTRACE) and text.endswith(">"):
                 out.append(Backtrace(raw=raw, stream=stream, frames=[], note=text))
@@ -160,9 +184,9 @@ class LineMachine:
                     self.pending = found
                 return
         if "+0x" in text:
-            frame = parse_simple_frame(text)
+            frame = self.frames.simple(text)
             if frame is not None:
-                self.pending = BacktraceBuilder(True, frame, raw)
+                self.pending = BacktraceBuilder(True, frame, raw, self.frames)
                 return
         if "(" in text or ":" in text:
             listing = match_listing_line(text, raw, stream)

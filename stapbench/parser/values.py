@@ -33,6 +33,10 @@ _BARE_IN_LIST = re.compile(r"[^ ,}\]]*")
 _MEMBER_NAME = re.compile(r"\.([^=,{}\[\] ]*)=|(<[A-Za-z_]+>)=")
 
 
+# stap nests as deep as the C types do; far deeper is no stap output (and would exhaust the stack)
+MAX_DEPTH = 64
+
+
 class _Cut(Exception):
     """Input ended inside a value (MAXSTRINGLEN truncation)."""
 
@@ -65,6 +69,8 @@ def _scan(text: str, pos: int, bare: re.Pattern, containers: list) -> tuple[Valu
     if pos >= n:
         raise _Cut
     c = text[pos]
+    if len(containers) >= MAX_DEPTH and (c == "{" or c == "["):
+        raise ValueSyntaxError(f"nested deeper than {MAX_DEPTH} levels")
     if c == "{":
         if text.startswith("{...}", pos):
             return Atom(text="{...}"), pos + 5
