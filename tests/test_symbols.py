@@ -399,3 +399,22 @@ def test_threads_share_one_symbolizer(demo_program):
             got = list(pool.map(lambda f: sym.locate(f), frames * 4))
         assert [(loc.function, loc.file, loc.line) for loc in got] == expected * 4
         assert sym.stats.modules_opened == 1
+
+
+def test_file_and_line_printed_by_stap_are_used_when_the_module_cannot_tell(tmp_path):
+    """print_ubacktrace_fileline() output (` at FILE:LINE`) from another machine."""
+    body = source_line(DEMO_C, "return (int)(r->number")
+    root = tmp_path / "checkout"
+    (root / "src").mkdir(parents=True)
+    shutil.copy(DEMO_C, root / "src" / "demo.c")
+    printed = Frame(address=0x55D0C0A01179, symbol="handle_leaf", offset=0x10, module="/elsewhere/demo",
+                    file="src/demo.c", line=body)
+    sym = Symbolizer(source_roots=[root])
+    loc = sym.locate(printed)
+    assert (loc.file, loc.line, loc.path, loc.problem) == ("src/demo.c", body, root / "src" / "demo.c", None)
+    assert "r->number" in sym.source_snippet(loc).lines[body - sym.source_snippet(loc).first_line]
+    missing = Symbolizer().locate(printed)
+    assert missing.problem == "no-source" and missing.line == body and "source_roots" in missing.hint
+    kernel = Symbolizer().locate(Frame(address=0xFFFFFFFF811F4A10, symbol="vfs_read", offset=0x10,
+                                       module="kernel", file="fs/read_write.c", line=468))
+    assert (kernel.problem, kernel.file, kernel.line) == ("kernel", "fs/read_write.c", 468)

@@ -28,7 +28,7 @@ import os
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -272,6 +272,22 @@ class Symbolizer:
         """
         if return_address is None:
             return_address = frame.role == "returning_to"
+        found = self._locate_frame(frame, return_address)
+        if found.line is None and frame.file and frame.line:
+            return self._printed_fileline(found, frame)
+        return found
+
+    def _printed_fileline(self, found: SourceLocation, frame: Frame) -> SourceLocation:
+        """stap's ``*_fileline`` output named file:line itself: use it when the module on disk can't."""
+        path = self._find_source(frame.file, None)
+        if path is not None:
+            return replace(found, file=frame.file, line=frame.line, path=path, problem=None, hint=None)
+        if found.problem == loc.KERNEL:
+            return replace(found, file=frame.file, line=frame.line)
+        return replace(found, file=frame.file, line=frame.line, problem=loc.NO_SOURCE,
+                       hint=_hint_no_source(frame.file, None))
+
+    def _locate_frame(self, frame: Frame, return_address: bool) -> SourceLocation:
         name = frame.module
         if self._is_kernel(frame):
             return SourceLocation(module=name, function=frame.symbol, problem=loc.KERNEL, hint=_hint_kernel(name))
@@ -374,10 +390,7 @@ class Symbolizer:
         found.path = self._find_source(found.file, comp_dir)
         if found.path is None:
             found.problem = loc.NO_SOURCE
-            where = f" (compiled in {comp_dir})" if comp_dir else ""
-            found.hint = (f"The source file {found.file}{where} is not on disk: add the folder that holds it with "
-                          "`%config StapMagics.source_roots = ['/path/to/source']` (Debian: `apt-get source "
-                          "PACKAGE` unpacks a package's source tree).")
+            found.hint = _hint_no_source(found.file, comp_dir)
         return found
 
     def _find_source(self, file: str, comp_dir: str | None) -> Path | None:
@@ -498,6 +511,13 @@ def _hint_no_module(name: str, unreadable: str | None = None) -> str:
     return (f"No file named {name} was found: stap printed only its basename, so give the full path (use "
             "print_ubacktrace rather than sprint_ubacktrace, or pass the module to Symbolizer(modules=...)); "
             "if it is a kernel module, kernel debuginfo is not available here.")
+
+
+def _hint_no_source(file: str, comp_dir: str | None) -> str:
+    where = f" (compiled in {comp_dir})" if comp_dir else ""
+    return (f"The source file {file}{where} is not on disk: add the folder that holds it with "
+            "`%config StapMagics.source_roots = ['/path/to/source']` (Debian: `apt-get source "
+            "PACKAGE` unpacks a package's source tree).")
 
 
 def _hint_no_debuginfo(module: Module) -> str:
