@@ -79,3 +79,15 @@ def test_second_symbolizer_lookup_is_cached(nginx_build):
     decoded = debug.tables_decoded
     sym.locate(nginx_frame(nginx_build, "ngx_close_connection", 8))
     assert sym.stats.modules_opened == opened and debug.tables_decoded == decoded
+
+
+def test_listing_file_names_found_through_the_module(nginx_build):
+    # `stap -L` prints `process(".../nginx").function("ngx_close_connection@src/core/ngx_connection.c:1176")`
+    sym = Symbolizer()
+    loc = sym.locate_source(CONNECTION_C, 1176, module=str(nginx_build.binary))
+    assert loc.problem is None and loc.path == nginx_build.source / CONNECTION_C
+    assert sym.source_snippet(loc, context=0).lines == [
+        (nginx_build.source / CONNECTION_C).read_text().splitlines()[1175]]
+    alone = sym.locate_source(CONNECTION_C, 1176)
+    assert alone.problem == "no-source" and "source_roots" in alone.hint
+    assert Symbolizer(source_roots=[nginx_build.source]).locate_source(CONNECTION_C, 1).problem is None

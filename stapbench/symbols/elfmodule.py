@@ -144,6 +144,7 @@ class DebugInfo:
         self._index_ranges()
         self.tables_decoded = 0
         self.type_cache: dict[tuple[str, str], dict[str, str]] = {}  # filled by the Symbolizer
+        self._comp_dirs: list[str] | None = None
 
     # -- address -> CU ---------------------------------------------------
     def _index_ranges(self) -> None:
@@ -210,6 +211,17 @@ class DebugInfo:
                 unit.table, unit.error = None, str(exc) or type(exc).__name__
             self._units[offset] = unit
         return unit
+
+    def comp_dirs(self) -> list[str]:
+        """The distinct compilation directories of all CUs (read once: one top DIE per CU)."""
+        if self._comp_dirs is None:
+            dirs: dict[str, None] = {}
+            for cu in self.dwarf.iter_CUs():
+                comp_dir = _str_attr(cu.get_top_DIE(), "DW_AT_comp_dir")
+                if comp_dir:
+                    dirs[comp_dir] = None
+            self._comp_dirs = list(dirs)
+        return self._comp_dirs
 
     def cu(self, unit: _Unit):
         return self.dwarf.get_CU_at(unit.offset)

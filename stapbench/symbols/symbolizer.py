@@ -430,6 +430,26 @@ class Symbolizer:
             found.end_line = max(lines)
         return found
 
+    @_locked
+    def locate_source(self, file: str, line: int | None = None, module: str | None = None) -> SourceLocation:
+        """A file:line named by stap itself (a ``-L`` listing's ``@src/core/nginx.c:123``, a
+        diagnostic's source) found on disk: through the source roots, then, with ``module``,
+        the compilation directories of its DWARF."""
+        found = SourceLocation(module=module, file=file, line=line)
+        mod = self.module(module) if module else None
+        comp_dirs: list[str | None] = [None]
+        if mod is not None and mod.debug is not None:
+            try:
+                comp_dirs = [*mod.debug.comp_dirs(), None]
+            except Exception:  # corrupt DWARF: the source roots alone
+                pass
+        for comp_dir in comp_dirs:
+            found.path = self._find_source(file, comp_dir)
+            if found.path is not None:
+                return found
+        found.problem, found.hint = loc.NO_SOURCE, _hint_no_source(file, None)
+        return found
+
     def _decl_line(self, mod: Module, unit, address: int) -> int | None:
         die = self._subprogram(mod, unit, address)
         decl = die.attributes.get("DW_AT_decl_line") if die is not None else None
