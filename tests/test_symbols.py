@@ -418,3 +418,18 @@ def test_file_and_line_printed_by_stap_are_used_when_the_module_cannot_tell(tmp_
     kernel = Symbolizer().locate(Frame(address=0xFFFFFFFF811F4A10, symbol="vfs_read", offset=0x10,
                                        module="kernel", file="fs/read_write.c", line=468))
     assert (kernel.problem, kernel.file, kernel.line) == ("kernel", "fs/read_write.c", 468)
+
+
+def test_a_rebuilt_module_is_noticed(tmp_path, monkeypatch):
+    from stapbench.symbols import symbolizer
+
+    monkeypatch.setattr(symbolizer, "RECHECK_SECONDS", 0.0)  # re-stat at every lookup
+    binary = compile_demo(tmp_path, "demo.c")
+    sym = Symbolizer()
+    leaf = frame(binary, "handle_leaf", 4)
+    before = sym.locate(leaf)
+    source = tmp_path / "demo.c"
+    source.write_text("/* one more line */\n" + source.read_text())
+    subprocess.run([need("gcc"), "-g", "-O0", "-o", str(binary), "demo.c"], cwd=tmp_path, check=True)
+    after = sym.locate(leaf)
+    assert after.line == before.line + 1 and after.build_id != before.build_id
