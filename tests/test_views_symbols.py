@@ -1,12 +1,10 @@
-"""Backtrace views over a real binary: tests/programs/demo.c built with -g -O0, frames composed
-in print_ubacktrace()'s exact FULL format (FORMATS.md §1.1) from the binary's real symbols and
-call sites (binutils nm/objdump), parsed by the real parser and resolved by the real Symbolizer.
-Expected lines come from addr2line, independently of the code under test."""
+"""Backtrace views over real binaries (tests/programs/demo.c built with -g -O0, and the nginx
+build): frames composed in print_ubacktrace()'s exact FULL format (FORMATS.md §1.1) from the
+binary's real symbols and call sites (tests/support/compose.py: nm, objdump), parsed by the real
+parser and resolved by the real Symbolizer.  Expected lines come from addr2line, independently of
+the code under test."""
 
 from __future__ import annotations
-
-import re
-import subprocess
 
 import pytest
 
@@ -14,57 +12,28 @@ from stapbench.model import Backtrace
 from stapbench.parser import parse_bytes
 from stapbench.symbols import Symbolizer
 from stapbench.views import render_backtrace_html, render_backtrace_text, render_html
-from tests.test_symbols import DEMO_C, addr2line, need, nm_function
+from tests.support.compose import (
+    DEMO_CHAIN, NGINX_CLOSE_CHAIN, PIE_BASE, call_sites, compose_chain, symbols, ubacktrace_text,
+)
+from tests.test_symbols import DEMO_C, addr2line, nm_function
 
 from .test_views_dom import parse
 
-PIE_BASE = 0x555555554000  # where a PIE executable is mapped at run time without ASLR
-
-
-def instructions(binary) -> list[tuple[str, int, str]]:
-    """(function, address, text) of every instruction, from objdump (not the code under test)."""
-    out = subprocess.run([need("objdump"), "-d", "--no-show-raw-insn", str(binary)], check=True,
-                         capture_output=True, text=True).stdout
-    func, rows = "", []
-    for row in out.splitlines():
-        if m := re.match(r"[0-9a-f]+ <(.+)>:$", row):
-            func = m.group(1)
-        elif m := re.match(r"\s+([0-9a-f]+):\s+(.*)$", row):
-            rows.append((func, int(m.group(1), 16), m.group(2)))
-    return rows
-
-
-def call_site(binary, caller: str, callee: str) -> tuple[int, int]:
-    """(call instruction address, return address) of the first ``call <callee>`` in ``caller``."""
-    rows = instructions(binary)
-    for i, (func, addr, text) in enumerate(rows):
-        if func == caller and text.startswith("call") and f"<{callee}" in text:
-            return addr, rows[i + 1][1]
-    raise AssertionError(f"no call to {callee} in {caller}")
-
-
-def frame_line(binary, symbol: str, address: int, size: int, module: str) -> str:
-    """One print_ubacktrace() line: `` %p : %s+%#lx/%#lx [%s]``."""
-    start, _ = nm_function(binary, symbol)
-    return f" {PIE_BASE + address:#x} : {symbol}+{address - start:#x}/{size:#x} [{module}]"
+def expected_lines(binary, frames) -> list[int]:
+    """addr2line's answer per composed frame: the top one as printed, callers at return address - 1."""
+    links = [f.address - PIE_BASE - (1 if i else 0) for i, f in enumerate(frames)]
+    return addr2line(binary, links)
 
 
 @pytest.fixture(scope="module")
 def composed(demo_program):
     """(transcript bytes, expected (symbol, line) per frame) for a probe in handle_leaf at its strlen call."""
-    pc, _ = call_site(demo_program, "handle_leaf", "strlen")  # the probe PC: the call itself
-    chain = [("handle_leaf", pc, False)]
-    for caller, callee in (("handle_middle", "handle_leaf"), ("handle_request", "handle_middle"),
-                           ("main", "handle_request")):
-        chain.append((caller, call_site(demo_program, caller, callee)[1], True))
-    lines, expected = [], []
-    for symbol, address, is_return in chain:
-        _, size = nm_function(demo_program, symbol)
-        lines.append(frame_line(demo_program, symbol, address, size, str(demo_program)))
-        expected.append((symbol, addr2line(demo_program, [address - 1 if is_return else address])[0]))
-    lines.append(" 0x7f3a2c029d90 [/no/such/libc.so.6+0x29d90/0x1d3000]")
-    lines.append(" 0x0 (inexact)")
-    text = "handle_leaf hit\n" + "\n".join(lines) + "\n"
+    leaf = symbols(demo_program)["handle_leaf"]
+    inside_strlen_call = call_sites(demo_program)[("handle_leaf", "strlen@plt")] - 1 - leaf.value
+    frames = compose_chain(demo_program, DEMO_CHAIN, top_offset=inside_strlen_call)
+    expected = list(zip(DEMO_CHAIN, expected_lines(demo_program, frames)))
+    text = ("handle_leaf hit\n" + ubacktrace_text(frames)
+            + " 0x7f3a2c029d90 [/no/such/libc.so.6+0x29d90/0x1d3000]\n 0x0 (inexact)\n")
     return text.encode(), expected
 
 
@@ -131,3 +100,28 @@ def test_text_render_shows_top_snippet_with_marker(composed):
     plain = render_backtrace_text(parse_bytes(data)[1], symbolizer=Symbolizer())
     line = expected[0][1]
     assert any(row.startswith(f"> {line} | ") for row in plain.splitlines())
+
+
+def test_nginx_close_connection_backtrace_beside_nginx_source(nginx_binary, nginx_source_root):
+    frames = compose_chain(nginx_binary, NGINX_CLOSE_CHAIN)
+    expected = expected_lines(nginx_binary, frames)
+    data = ("ngx_close_connection fd=7\n" + ubacktrace_text(frames)).encode()
+    events = parse_bytes(data)
+    bt = events[1]
+    assert len(bt.frames) == len(NGINX_CLOSE_CHAIN)
+    html = render_html(events, symbolizer=Symbolizer(source_roots=[nginx_source_root]))
+    dom = parse(html)
+    rows = dom.find_all("tr", "stapbench-frame")
+    for row, name, line in zip(rows, NGINX_CLOSE_CHAIN, expected):
+        assert row.find(cls="stapbench-frame-symbol").text() == name
+        assert row.find(cls="stapbench-frame-module").text() == "nginx"
+        assert row.find(cls="stapbench-frame-source").text().endswith(f".c:{line}"), name
+    top = dom.find(cls="stapbench-top-source").find(cls="stapbench-source")
+    path = top.attrs["data-path"]
+    assert path.startswith(str(nginx_source_root)) and path.endswith("src/core/ngx_connection.c")
+    marked = top.find(cls="hll")
+    assert marked.attrs["data-line"] == str(expected[0])
+    source = open(path, encoding="utf-8", errors="replace").read().splitlines()[expected[0] - 1]
+    assert marked.text().endswith(source) and "ngx_close_connection" in source + "".join(
+        open(path).read().splitlines()[expected[0] - 3:expected[0]])
+    assert len(dom.find_all("details", "stapbench-frame-source-details")) == len(NGINX_CLOSE_CHAIN) - 1

@@ -1,0 +1,75 @@
+"""Saved notebooks: a RunView executed in a real kernel (nbclient) leaves outputs that show the
+final run without a kernel: in the notebook file itself and in nbconvert's HTML."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from tests.support.paths import PROJECT
+
+from .test_views_dom import assert_inert, parse
+
+nbclient = pytest.importorskip("nbclient")
+nbconvert = pytest.importorskip("nbconvert")
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+
+SETUP = """
+from pathlib import Path
+from stapbench.parser import parse_bytes
+from stapbench.views import RunView
+fixtures = Path("tests/fixtures/views")
+events = parse_bytes((fixtures / "hits.txt").read_bytes() + (fixtures / "xss.txt").read_bytes()
+                     + (fixtures / "cell_errors.txt").read_bytes())
+"""
+
+RUN = """
+view = RunView(final={final!r}, cell_source=(fixtures / "cell.stp").read_text(),
+               script_path="/tmp/stapbench-cell/script.stp")
+view.show()
+view.push(events)
+view.close()
+"""
+
+
+@pytest.fixture(scope="module")
+def executed():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(RUN.format(final="replace")),
+                nbformat.v4.new_code_cell(RUN.format(final="accompany"))]
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(PROJECT)}}).execute()
+    return nbformat.reads(nbformat.writes(nb), as_version=4)  # what a saved file holds
+
+
+def check_final_render(html: str) -> None:
+    dom = assert_inert(html)
+    assert len(dom.find_all("tr", "stapbench-frame")) == 6 + 1 + 2  # hits.txt has 2 backtraces, xss.txt 1
+    assert dom.find(cls="stapbench-diagnostic", data_cell_line="3")
+    assert dom.find(cls="stapbench-summary").attrs["data-loss"] == "true"
+    assert "<img src=x onerror=alert(1)>" in dom.text()
+
+
+def test_replace_leaves_the_static_render_in_the_saved_output(executed):
+    (out,) = executed.cells[1].outputs
+    assert out.output_type == "display_data" and set(out.data) == {"text/html", "text/plain"}
+    check_final_render(out.data["text/html"])
+    assert "DATA LOSS" in out.data["text/plain"] and "cell line 3" in out.data["text/plain"]
+
+
+def test_accompany_keeps_the_widget_and_adds_the_static_output(executed):
+    live, static = executed.cells[2].outputs
+    assert WIDGET_MIME in live.data and "text/html" in live.data
+    assert set(static.data) == {"text/html", "text/plain"}
+    check_final_render(static.data["text/html"])
+
+
+def test_nbconvert_html_shows_the_run(executed):
+    html, _ = nbconvert.HTMLExporter().from_notebook_node(executed)
+    dom = parse(html)
+    roots = [n for n in dom.find_all("div", "stapbench") if n.attrs.get("data-stapbench-view") == "run"]
+    assert len(roots) >= 2
+    for root in roots[:2]:
+        assert len(root.find_all("tr", "stapbench-frame")) == 9
+        assert root.find(cls="stapbench-diagnostic", data_cell_line="3")
