@@ -4,6 +4,7 @@ Frames are random ``function+offset`` pairs inside the functions of the
 module's symbol table (a fixed seed).  Measured in the same run, each several
 times (medians reported; these machines are noisy):
 
+* first frame: a new ``Symbolizer`` resolves one frame (what a notebook waits for);
 * cold: a new ``Symbolizer`` resolves all frames (opens the ELF, indexes the
   symbol table, decodes every line table it meets);
 * warm: the same ``Symbolizer`` resolves them again (each frame is a memo hit);
@@ -22,6 +23,7 @@ Falls back to tests/programs/demo.c (built here with -g -O0) when nginx isn't bu
 from __future__ import annotations
 
 import argparse
+import atexit
 import random
 import shutil
 import statistics
@@ -50,7 +52,9 @@ def pick_module(explicit: str | None) -> Path:
         return nginx
     print(f"NOTE: no nginx build at {nginx} (run .ci/provision); measuring tests/programs/demo.c instead, "
           "whose few functions make every figure look better than nginx's would.")
-    out = Path(tempfile.mkdtemp(prefix="bench-symbols-")) / "demo"
+    folder = tempfile.mkdtemp(prefix="bench-symbols-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    out = Path(folder) / "demo"
     subprocess.run(["gcc", "-g", "-O0", "-o", str(out), str(PROJECT / "tests" / "programs" / "demo.c")], check=True)
     return out
 
@@ -124,6 +128,8 @@ def main() -> None:
         warm.append(timed(lambda: [sym.locate(f) for f in frames])[0])
         fresh.append(timed(lambda: [sym.locate(f) for f in other_frames])[0])
     tables = sym.module(str(module)).debug.tables_decoded
+    # what a notebook feels: the first frame of a first backtrace (open, index, one line table)
+    first = [timed(lambda: Symbolizer().locate(frames[i]))[0] for i in range(args.repeat)]
 
     tools = {name: path for name in ("addr2line", "eu-addr2line") if (path := shutil.which(name))}
     baselines: dict[str, list[float]] = {name: [] for name in tools}
@@ -143,6 +149,7 @@ def main() -> None:
     cold_med = row("cold (new Symbolizer)", cold)
     warm_med = row("warm (same frames again)", warm)
     fresh_med = row("warm index, new frames", fresh)
+    print(f"  {'first frame, new Symbolizer':<34} {statistics.median(first) * 1e3:8.1f} ms")
     print("baselines (one process, all addresses on stdin):")
     meds = {name: row(f"{name} -f -e", times) for name, times in baselines.items()}
     for name, med in meds.items():
