@@ -35,5 +35,5 @@ def nginx_build() -> NginxBuild:
     build = find_nginx_build()
     if build is None:
         pytest.skip(f"no nginx build at {WORK}/nginx/sbin/nginx with its source in {WORK}/nginx-src/nginx-*: "
-                    "run the project's provisioning script (.ci/) first")
+                    "run `bash .ci/provision` first (it builds nginx -g -O0 from Debian's source package)")
     return build
