@@ -97,6 +97,7 @@ class Run:
         self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
         self._marker_filter = MarkerFilter(self.marker)
         self._trigger: subprocess.Popen | None = None
+        self._trigger_reader: threading.Thread | None = None
         self._stopper: threading.Thread | None = None
         self._timers: list[threading.Timer] = []
         self._reader: threading.Thread | None = None
@@ -389,8 +390,9 @@ class Run:
             self.trigger_status = 127
             self.stop(reason="error")
             return
-        threading.Thread(target=self._read_trigger, args=(self._trigger,),
-                         name="stapbench-trigger", daemon=True).start()
+        self._trigger_reader = threading.Thread(target=self._read_trigger, args=(self._trigger,),
+                                                name="stapbench-trigger", daemon=True)
+        self._trigger_reader.start()
 
     def _read_trigger(self, proc: subprocess.Popen) -> None:
         fd = proc.stdout.fileno()
@@ -436,6 +438,8 @@ class Run:
         for timer in self._timers:
             timer.cancel()
         self._stop_trigger()
+        if self._trigger_reader is not None:
+            self._trigger_reader.join(5)  # its last output belongs in the transcript
         proc = self._proc
         child = proc.child
         if child.exitstatus is not None:

@@ -1,0 +1,226 @@
+"""``%%stap``, ``%stap_stop`` and ``%stap_doctor``: thin glue from a cell to the runner.
+
+Modelled on IPython's ``%%script`` (a subprocess per cell, ``--bg``,
+KeyboardInterrupt handling) and jupysql (``Magics, Configurable`` so that
+``%config StapMagics.runtime = "bpf"`` works).
+
+The option line is split into words first (shell-like quoting, but no
+shell), and only then is ``{expr}`` expanded in each word, so a Python value
+holding spaces, quotes, ``;`` or ``$(...)`` stays one literal argument.
+``--trigger`` is split into its own argv the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import weakref
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.utils.text import FullEvalFormatter
+from traitlets import Bool, Float, Int, List, Unicode
+from traitlets.config.configurable import Configurable
+
+from ..runner import Run, RunError
+from ..runner.options import RUNTIMES, add_run_arguments, options_from_args
+from .output import TextRunDisplay
+
+
+class UsageError(ValueError):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        raise UsageError(f"%%stap: {message}")
+
+
+def stap_arg_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="%%stap", add_help=False,
+                     description="Run the cell with stap; the output streams below the cell.")
+    add_run_arguments(parser)
+    parser.add_argument("--bg", action="store_true", help="return at once; the run goes on streaming (%%stap_stop ends it)")
+    parser.add_argument("--out", metavar="NAME", help="bind the Run to this Python name")
+    parser.add_argument("-h", "--help", action="store_true")
+    return parser
+
+
+def _split_trigger(words: list[str]) -> tuple[list[str], str | None]:
+    """Take ``--trigger CMD`` / ``--trigger=CMD`` out of the words (it is split and expanded apart)."""
+    rest, trigger = [], None
+    it = iter(words)
+    for word in it:
+        if word == "--trigger":
+            trigger = next(it, None)
+            if trigger is None:
+                raise UsageError("%%stap: --trigger needs a command")
+        elif word.startswith("--trigger="):
+            trigger = word[len("--trigger="):]
+        else:
+            rest.append(word)
+    return rest, trigger
+
+
+@magics_class
+class StapMagics(Magics, Configurable):
+    """SystemTap in a notebook.  Configure with ``%config StapMagics.<name> = value``."""
+
+    runtime = Unicode("", help="default --runtime (kernel, bpf or dyninst); empty: stap's own default").tag(config=True)
+    timeout = Float(None, allow_none=True, help="default --timeout in seconds (None: no limit)").tag(config=True)
+    use_sudo = Bool(False, help="run stap through sudo when not root (the password is asked with a masked prompt)").tag(config=True)
+    transcript_dir = Unicode("", help="where run folders go (empty: ~/.cache/stapbench/runs)").tag(config=True)
+    source_roots = List(Unicode(), help="folders where relative source paths of backtraces are looked up").tag(config=True)
+    view = Unicode("text", help="how a run is shown: 'text' (rate-limited plain text) or 'widget' (stapbench.views.RunView)").tag(config=True)
+    max_lines = Int(200, help="text view: the last N output lines shown (the rest is counted)").tag(config=True)
+    max_updates_per_second = Float(10.0, help="text view: output refresh rate limit").tag(config=True)
+    grace = Float(5.0, help="seconds stap gets after SIGINT before SIGTERM").tag(config=True)
+    stap_path = Unicode("stap", help="the stap program").tag(config=True)
+    max_events = Int(100_000, help="events kept in memory per run (diagnostics are always kept)").tag(config=True)
+
+    def __init__(self, shell=None, **kwargs):
+        super().__init__(shell=shell, **kwargs)
+        if shell is not None and getattr(shell, "config", None) is not None:
+            self.config = shell.config  # pick up %config / ipython_config values
+        self.runs: list[Run] = []  # background runs, newest last
+        self.last_run: Run | None = None
+        self._displays = weakref.WeakKeyDictionary()  # run -> what shows it
+
+    # --- %%stap ---------------------------------------------------------------------
+
+    @no_var_expand
+    @cell_magic
+    def stap(self, line, cell):
+        """%%stap [options]: run the cell as a SystemTap script.  ``%%stap --help`` lists the options."""
+        try:
+            args = self._parse_line(line)
+        except UsageError as exc:
+            print(exc)
+            return None
+        if args.help:
+            print(stap_arg_parser().format_help())
+            return None
+        try:
+            options = options_from_args(args, **self._defaults())
+        except (TypeError, ValueError) as exc:
+            print(f"%%stap: {exc}")
+            return None
+        run = Run(cell, options)
+        display = self._displays[run] = self._display(run, cell)
+        try:
+            run.start()
+        except (RunError, OSError) as exc:
+            print(f"%%stap: {exc}")
+            return None
+        finally:
+            self.last_run = run
+            if args.out:
+                self.shell.user_ns[args.out] = run
+        if args.bg:
+            self.runs.append(run)
+            self.runs = [r for r in self.runs if not r.finished.is_set()]
+            return None
+        run.wait()  # KeyboardInterrupt stops stap gracefully and keeps the output
+        self._finish_display(run)
+        return None
+
+    def _finish_display(self, run: Run) -> None:
+        """Wait for the final render, so it is sent while this cell still runs
+        (clients such as nbclient only take output for the executing cell)."""
+        display = self._displays.get(run)
+        if hasattr(display, "finish"):
+            display.finish()
+
+    def _defaults(self) -> dict:
+        values = {"use_sudo": self.use_sudo, "grace": self.grace, "max_events": self.max_events,
+                  "stap": self.stap_path}
+        if self.runtime:
+            if self.runtime not in RUNTIMES:
+                raise ValueError(f"StapMagics.runtime must be one of {', '.join(RUNTIMES)}")
+            values["runtime"] = self.runtime
+        if self.timeout is not None:
+            values["timeout"] = self.timeout
+        if self.transcript_dir:
+            values["transcript_dir"] = self.transcript_dir
+        return values
+
+    def _expand(self, word: str) -> str:
+        """``{expr}`` in one word, evaluated in the user namespace (``{{``/``}}`` for braces)."""
+        if "{" not in word and "}" not in word:
+            return word
+        try:
+            return FullEvalFormatter().format(word, **self.shell.user_ns)
+        except Exception as exc:
+            raise UsageError(f"%%stap: cannot expand {word!r}: {type(exc).__name__}: {exc}") from None
+
+    def _parse_line(self, line: str) -> argparse.Namespace:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%%stap: {exc}") from None
+        words, trigger = _split_trigger(words)
+        args = stap_arg_parser().parse_args([self._expand(w) for w in words])
+        if trigger is not None:
+            try:
+                args.trigger = [self._expand(w) for w in shlex.split(trigger)]
+            except ValueError as exc:
+                raise UsageError(f"%%stap: --trigger: {exc}") from None
+            if not args.trigger:
+                raise UsageError("%%stap: --trigger needs a command")
+        return args
+
+    def _display(self, run: Run, cell: str):
+        """The seam where views plug in: something that follows the run's callbacks."""
+        if self.view == "widget":
+            from ..views import RunView
+
+            view = RunView(run, cell_source=cell)
+            view.show()
+            return view
+        return TextRunDisplay(run, shell=self.shell, max_lines=self.max_lines,
+                              max_rate=self.max_updates_per_second).start()
+
+    # --- %stap_stop -----------------------------------------------------------------
+
+    @line_magic
+    def stap_stop(self, line=""):
+        """%stap_stop [NAME | --all]: stop the newest background run (or the Run bound to NAME, or all)."""
+        target = line.strip()
+        live = [r for r in self.runs if not r.finished.is_set()]
+        if target == "--all":
+            chosen = live
+        elif target:
+            run = self.shell.user_ns.get(target)
+            if not isinstance(run, Run):
+                print(f"%stap_stop: {target} is not a stapbench Run")
+                return None
+            chosen = [run]
+        else:
+            chosen = live[-1:]
+        if not chosen:
+            print("%stap_stop: no background run is going")
+            return None
+        for run in chosen:
+            run.stop(reason="stopped")
+        for run in chosen:
+            run.wait()
+            self._finish_display(run)
+        self.runs = [r for r in self.runs if not r.finished.is_set()]
+        return None
+
+    # --- %stap_doctor ---------------------------------------------------------------
+
+    @line_magic
+    def stap_doctor(self, line=""):
+        """%stap_doctor [--target BIN] [--no-live]: what stap needs here, each problem with its remedy."""
+        from ..runner.doctor import doctor_main
+
+        try:
+            doctor_main(shlex.split(line), prog="%stap_doctor")
+        except SystemExit:
+            pass
+        return None
+
+    def stop_all(self) -> None:
+        from ..runner.cleanup import stop_all
+
+        stop_all()

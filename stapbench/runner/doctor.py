@@ -1,0 +1,218 @@
+"""``stapbench doctor`` / ``%stap_doctor``: what stap needs on this machine.
+
+Each check says what it found and, when something is missing, what to do.
+The live check runs a real (tiny) BPF program, since only that proves the
+runtime works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .options import RunOptions
+
+CAP_SYS_RESOURCE = 24
+UPROBE_EVENTS = "/sys/kernel/debug/tracing/uprobe_events"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool | None  # None: not applicable / informational
+    found: str
+    remedy: str = ""
+
+    def line(self) -> str:
+        mark = {True: "ok  ", False: "FAIL", None: "info"}[self.ok]
+        text = f"[{mark}] {self.name}: {self.found}"
+        if self.remedy and self.ok is not True:
+            text += f"\n       -> {self.remedy}"
+        return text
+
+
+def _run(argv, timeout=60, env=None):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env,
+                              stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+def check_stap() -> Check:
+    stap = shutil.which("stap")
+    if not stap:
+        return Check("stap", False, "not found on PATH", "apt-get install systemtap (Debian/Ubuntu)")
+    done = _run([stap, "-V"])
+    version = (done.stderr or done.stdout).splitlines()[0] if done and (done.stderr or done.stdout) else "unknown version"
+    return Check("stap", True, f"{stap}: {version}")
+
+
+def kernel_build_tree() -> Path:
+    return Path("/lib/modules") / platform.release() / "build"
+
+
+def check_build_tree() -> list[Check]:
+    tree = kernel_build_tree()
+    checks = []
+    if not (tree / ".config").exists():
+        checks.append(Check("kernel build tree", False, f"{tree}/.config missing",
+                            f"for --runtime=bpf: mkdir -p {tree} && zcat /proc/config.gz > {tree}/.config "
+                            f"&& touch {tree}/Module.symvers (.ci/provision does this); for the kernel runtime: "
+                            f"install the linux-headers package of {platform.release()}"))
+    else:
+        headers = (tree / "Makefile").exists()
+        checks.append(Check("kernel build tree", True,
+                            f"{tree} ({'full headers' if headers else '.config only: enough for --runtime=bpf'})"))
+    return checks
+
+
+def check_debugfs() -> Check:
+    if os.path.exists(UPROBE_EVENTS):
+        return Check("debugfs", True, f"mounted ({UPROBE_EVENTS} exists)")
+    return Check("debugfs", False, f"{UPROBE_EVENTS} not found",
+                 "mount -t debugfs nodev /sys/kernel/debug (stapbpf opens the uprobe_events file)")
+
+
+def check_runtimes() -> list[Check]:
+    checks = []
+    tree = kernel_build_tree()
+    staprun = shutil.which("staprun")
+    if staprun and (tree / "Makefile").exists() and Path("/proc/modules").exists():
+        checks.append(Check("runtime kernel", True, "staprun and kernel headers present"))
+    else:
+        why = "no kernel headers/Makefile in the build tree" if staprun else "staprun not found"
+        checks.append(Check("runtime kernel", False, why,
+                            "install the kernel's headers and debuginfo, or use --runtime=bpf for user-space probes"))
+    stapbpf = shutil.which("stapbpf")
+    checks.append(Check("runtime bpf", bool(stapbpf), stapbpf or "stapbpf not found",
+                        "apt-get install systemtap (Debian's package includes stapbpf)"))
+    stapdyn = shutil.which("stapdyn")
+    checks.append(Check("runtime dyninst", True if stapdyn else None, stapdyn or "stapdyn not installed",
+                        "optional: a systemtap build with Dyninst support"))
+    return checks
+
+
+def _has_cap(bit: int) -> bool:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> bit & 1)
+    except OSError:
+        pass
+    return False
+
+
+def check_privileges() -> Check:
+    if os.geteuid() == 0:
+        return Check("privileges", True, "running as root")
+    sudo = shutil.which("sudo")
+    if sudo:
+        done = _run([sudo, "-n", "true"], timeout=10)
+        how = "without a password" if done and done.returncode == 0 else "with a password (asked by a masked prompt)"
+        return Check("privileges", True, f"not root; sudo available {how}: use --sudo or %config StapMagics.use_sudo = True")
+    return Check("privileges", False, "not root and no sudo",
+                 "run as root, or install sudo, or join the stapusr/stapdev groups (kernel runtime)")
+
+
+def check_memlock() -> Check:
+    soft, hard = resource.getrlimit(resource.RLIMIT_MEMLOCK)
+    if hard == resource.RLIM_INFINITY and soft == resource.RLIM_INFINITY:
+        return Check("memlock limit", True, "unlimited")
+    if _has_cap(CAP_SYS_RESOURCE):
+        return Check("memlock limit", True, f"{soft} bytes, but CAP_SYS_RESOURCE lets stapbpf raise it")
+    shim = RunOptions(runtime="bpf").shim_path()
+    if shim:
+        return Check("memlock limit", True, f"{soft} bytes, no CAP_SYS_RESOURCE; the runner preloads {shim}")
+    return Check("memlock limit", False,
+                 f"{soft} bytes and no CAP_SYS_RESOURCE: stapbpf fails raising it",
+                 "build the shim: gcc -shared -fPIC -o /usr/local/lib/stapbench/memlock_shim.so "
+                 "stapbench/runner/memlock_shim.c -ldl (.ci/provision does it), or set STAPBENCH_MEMLOCK_SHIM")
+
+
+def check_debuginfo(binary: str) -> Check:
+    path = Path(binary)
+    if not path.is_file():
+        found = shutil.which(binary)
+        if not found:
+            return Check(f"debuginfo {binary}", False, "no such file", "give the path of the target binary")
+        path = Path(found)
+    try:
+        from elftools.elf.elffile import ELFFile
+
+        with open(path, "rb") as f:
+            elf = ELFFile(f)
+            if elf.get_section_by_name(".debug_info") is not None:
+                return Check(f"debuginfo {path}", True, "has DWARF (.debug_info)")
+            build_id = None
+            note = elf.get_section_by_name(".note.gnu.build-id")
+            if note is not None:
+                for n in note.iter_notes():
+                    if n["n_type"] == "NT_GNU_BUILD_ID":
+                        build_id = n["n_desc"]
+            if build_id:
+                separate = Path("/usr/lib/debug/.build-id") / build_id[:2] / f"{build_id[2:]}.debug"
+                if separate.exists():
+                    return Check(f"debuginfo {path}", True, f"separate debuginfo at {separate}")
+    except Exception as exc:  # not ELF, unreadable
+        return Check(f"debuginfo {path}", False, f"cannot read it as ELF: {exc}", "give an ELF executable")
+    return Check(f"debuginfo {path}", False, "no DWARF: probes on its functions and $variables will not resolve",
+                 "install its -dbgsym/-debuginfo package, or rebuild it with -g (e.g. ./configure --with-cc-opt='-g -O0')")
+
+
+def check_live_bpf() -> Check:
+    """Compile and run ``probe begin { exit() }`` on the BPF runtime."""
+    stap = shutil.which("stap")
+    if not stap:
+        return Check("live BPF run", None, "skipped: no stap")
+    env = dict(os.environ)
+    shim = RunOptions(runtime="bpf").shim_path()
+    if shim:
+        env["LD_PRELOAD"] = shim
+    done = _run([stap, "--runtime=bpf", "-e", 'probe begin { printf("stapbench-ok\\n") exit() }'], timeout=180, env=env)
+    if done is None:
+        return Check("live BPF run", False, "stap did not finish within 180 s", "see the checks above")
+    if "stapbench-ok" in done.stdout:
+        return Check("live BPF run", True, "a begin probe ran on --runtime=bpf")
+    last = [line for line in done.stderr.splitlines() if line.strip()][-3:]
+    return Check("live BPF run", False, "failed: " + " | ".join(last), "fix the failed checks above, then retry")
+
+
+def run_checks(target: str | None = None, live: bool = True) -> list[Check]:
+    checks = [check_stap(), *check_runtimes(), *check_build_tree(), check_debugfs(), check_privileges(),
+              check_memlock()]
+    if target:
+        checks.append(check_debuginfo(target))
+    if live:
+        checks.append(check_live_bpf())
+    return checks
+
+
+def add_doctor_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", metavar="BIN", help="also check that BIN carries debuginfo")
+    parser.add_argument("--no-live", dest="live", action="store_false",
+                        help="skip the live BPF run (compiling it takes a few seconds)")
+
+
+def doctor_main(argv: list[str] | None = None, prog: str = "stapbench doctor", out=None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description="Check what stap needs here.")
+    add_doctor_arguments(parser)
+    return doctor_command(parser.parse_args(argv), out=out)
+
+
+def doctor_command(args: argparse.Namespace, out=None) -> int:
+    out = out or sys.stdout
+    checks = run_checks(args.target, args.live)
+    for check in checks:
+        out.write(check.line() + "\n")
+    failed = [c for c in checks if c.ok is False and not c.name.startswith("runtime ")]
+    runtimes_ok = any(c.ok for c in checks if c.name.startswith("runtime "))
+    out.write(f"\n{len(failed)} problem(s)" + ("" if runtimes_ok else "; no runtime can work") + "\n")
+    return 1 if failed or not runtimes_ok else 0

@@ -1,0 +1,121 @@
+"""The magics in an in-process IPython shell, with a stand-in stap (no BPF needed)
+for option handling and output rate limiting; the real stap is in test_notebook_stap.py."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from stapbench.magics.output import TextRunDisplay
+from stapbench.runner import Run
+from tests.support.paths import FIXTURES
+
+
+@pytest.fixture
+def fake_stap(tmp_path):
+    path = tmp_path / "stap"
+    path.write_text(f"#!{sys.executable}\n" + (FIXTURES / "runner" / "fake_stap.py").read_text())
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture
+def shell(tmp_path, fake_stap, monkeypatch):
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "stapbench")
+    ip.run_line_magic("config", f"StapMagics.stap_path = {str(fake_stap)!r}")
+    ip.run_line_magic("config", f"StapMagics.transcript_dir = {str(tmp_path / 'runs')!r}")
+    ip.run_line_magic("config", "StapMagics.max_lines = 50")
+    yield ip
+    ip.run_line_magic("config", "StapMagics.stap_path = 'stap'")
+    ip.run_line_magic("unload_ext", "stapbench")
+
+
+def test_expanded_values_reach_stap_as_literal_arguments(shell, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FAKE_STAP_ARGV", "1")
+    monkeypatch.setenv("FAKE_STAP_LINES", "100")  # long enough for the trigger to run
+    monkeypatch.setenv("FAKE_STAP_DELAY", "0.05")
+    value = "a b;$(touch PWNED) `id` \"q' *"
+    shell.user_ns.update(val=value, n=21)
+    shell.run_cell_magic("stap", "-G msg={val} -D N={n*2} -x {n} --trigger 'echo {val} x' --out r",
+                         'probe begin { printf("hi\\n") }')
+    r = shell.user_ns["r"]
+    assert isinstance(r, Run) and r.finished.is_set()
+    got = json.loads(r.text().splitlines()[0])  # the argv the stand-in stap received
+    assert got[got.index("-G") + 1] == f"msg={value}"
+    assert got[got.index("-D") + 1] == "N=42" and got[got.index("-x") + 1] == "21"
+    assert r.trigger_argv == ["echo", value, "x"]
+    assert r.trigger_output == f"{value} x\n"
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_bad_options_give_a_message_not_a_traceback(shell, capsys):
+    shell.run_cell_magic("stap", "-x notanumber", "probe begin {}")
+    assert "%%stap: argument -x/--pid: invalid int value" in capsys.readouterr().out
+    shell.run_cell_magic("stap", "-x 1 -c true", "probe begin {}")
+    assert "either pid (-x) or cmd (-c)" in capsys.readouterr().out
+    shell.run_cell_magic("stap", "-G {undefined_name}", "probe begin {}")
+    assert "cannot expand '{undefined_name}'" in capsys.readouterr().out
+    shell.run_cell_magic("stap", "--help", "probe begin {}")
+    assert "--trigger" in capsys.readouterr().out
+
+
+def test_terminal_output_is_capped_and_counts_what_it_leaves_out(shell, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_STAP_LINES", "5000")
+    shell.run_cell_magic("stap", "--out r", "probe begin {}")
+    out = capsys.readouterr().out
+    r = shell.user_ns["r"]
+    hits = [line for line in out.splitlines() if line.startswith("hit ")]
+    assert hits == [f"hit {n}" for n in range(50)]  # max_lines
+    assert "[… 4,950 more lines not shown; all are in" in out
+    assert "[stap exited with status 0" in out
+    assert r.raw("stdout").count(b"\nhit ") == 5000
+
+
+def test_bg_run_and_stap_stop(shell, monkeypatch, capsys):
+    monkeypatch.setenv("FAKE_STAP_LINES", "100000")
+    monkeypatch.setenv("FAKE_STAP_DELAY", "0.01")
+    t0 = time.monotonic()
+    shell.run_cell_magic("stap", "--bg --out bg", "probe begin {}")
+    assert time.monotonic() - t0 < 5  # returned at once
+    bg = shell.user_ns["bg"]
+    assert bg.running and bg.wait_ready(10)
+    time.sleep(0.5)
+    shell.run_line_magic("stap_stop", "")
+    assert bg.finished.is_set() and bg.stop_reason == "stopped"
+    assert bg.events_total >= 5
+    shell.run_line_magic("stap_stop", "")
+    assert "no background run is going" in capsys.readouterr().out
+
+
+class _Handle:
+    def __init__(self):
+        self.updates = []
+
+    def update(self, bundle, raw=False):
+        self.updates.append((time.monotonic(), bundle["text/plain"]))
+
+
+def test_a_flood_of_100k_lines_a_second_is_coalesced(fake_stap, tmp_path, monkeypatch):
+    """The kernel-side display: at most ~10 updates a second, a bounded text each time."""
+    monkeypatch.setenv("FAKE_STAP_LINES", "400000")
+    r = Run("probe begin {}", stap=str(fake_stap), transcript_dir=tmp_path)
+    # the handle stands for what display(display_id=True) returns in a kernel
+    display = TextRunDisplay(r, max_lines=100, max_rate=10, handle=_Handle()).start()
+    r.start().wait()
+    display.finish()
+    took = r.ended_at - r.ready_at
+    assert display.lines_total == 400000
+    assert 400000 / took > 100000, f"the flood ran at only {400000 / took:.0f} lines/s"
+    print(f"{400000 / took:.0f} lines/s, {len(display._handle.updates)} updates")
+    times = [t for t, _ in display._handle.updates]
+    span = max(times[-1] - times[0], 1e-9)
+    assert len(times) <= span * 10 + 2
+    assert all(len(text.splitlines()) <= 100 + 10 for _, text in display._handle.updates)
+    final = display._handle.updates[-1][1]
+    assert "[… 399,900 earlier lines not shown; all 400,000 are in" in final
+    assert final.rstrip().endswith("hit 399999")
