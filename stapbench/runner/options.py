@@ -60,7 +60,8 @@ class RunOptions:
     check: bool = False  # stop after pass 2 (-p2): diagnostics only
     last_pass: int | None = None  # -p N (check sets 2)
     verbose: int = 0  # -v count
-    extra_args: list[str] = field(default_factory=list)  # passed to stap verbatim
+    extra_args: list[str] = field(default_factory=list)  # passed to stap verbatim, before the script
+    script_args: list[str] = field(default_factory=list)  # after the script: @1, $1, ... in the script
     stap: str = "stap"
     use_sudo: bool = False
     sudo: str = "sudo"
@@ -134,6 +135,7 @@ def build_stap_argv(options: RunOptions, script_path: str | os.PathLike) -> list
         argv += ["-c", options.cmd if isinstance(options.cmd, str) else shlex.join(as_argv(options.cmd))]
     argv += [str(a) for a in options.extra_args]
     argv.append(os.fspath(script_path))
+    argv += [str(a) for a in options.script_args]
     return argv
 
 
@@ -171,6 +173,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         metavar="MACRO=VALUE", help="define a C macro (stap -D), e.g. MAXSTRINGLEN=1024")
     parser.add_argument("-g", "--guru", action="store_true", help="guru mode (stap -g)")
     parser.add_argument("-v", dest="verbose", action="count", default=0, help="stap -v (repeatable)")
+    parser.add_argument("--arg", dest="script_args", action="append", default=[], metavar="VALUE",
+                        help="a script argument, @1/$1 for the first (repeatable)")
     parser.add_argument("--check", action="store_true", help="stop after pass 2 and show diagnostics (stap -p2)")
     parser.add_argument("--record", metavar="PATH", help="keep the run folder (transcript) at PATH")
     parser.add_argument("--sudo", dest="use_sudo", action="store_true", default=None,
@@ -192,6 +196,7 @@ def options_from_args(args: argparse.Namespace, **defaults) -> RunOptions:
     values["guru"] = args.guru
     values["verbose"] = args.verbose
     values["check"] = args.check
+    values["script_args"] = list(args.script_args)
     if values.get("record") is not None:
         values["record"] = Path(values["record"]).expanduser()
     return RunOptions(**values)
