@@ -74,7 +74,7 @@ def test_selecting_a_frame_shows_its_source_line(composed):  # noqa: F811
     hint = parse(view.source.value).find(cls="stapbench-hint")
     assert hint.attrs["data-problem"] == "no-module" and "not on disk" in hint.text()
     labels = [label for label, _ in view.frames.options]
-    assert labels[4].startswith("#4 [module only]") and labels[5].startswith("#5 ~ ? 0x0")
+    assert labels[4].startswith("#4 [module only] libc.so.6+0x29d90") and labels[5].startswith("#5 ~ ? 0x0")
     bundle = view._repr_mimebundle_()
     assert WIDGET_MIME in bundle and "#0  handle_leaf" in bundle["text/plain"]
     rows = parse(bundle["text/html"]).find_all("tr", "stapbench-frame")

@@ -118,7 +118,7 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
             f'<code class="stapbench-chip stapbench-chip-fix"{attrs(data_suggestion=s, title=_chip_title(diag, s))}>{esc(s)}</code>'
             for s in diag.similar) + "</div>")
     man = "".join(f'<div class="stapbench-man">see <code>man {esc(m)}</code></div>' for m in diag.man)
-    tips = "".join(f'<div class="stapbench-tip">\U0001f4a1 Tip: {esc(_tip(t))}</div>' for t in diag.tips)
+    tips = "".join(f'<div class="stapbench-tip"><b>Tip:</b> {esc(_tip(t))}</div>' for t in diag.tips)
     where_html = f' <span class="stapbench-where">{esc(where)}</span>' if where else ""
     return (f'<div class="{classes("stapbench-diagnostic", f"stapbench-sev-{sev}")}"'
             f'{attrs(data_severity=sev, data_kind=diag.kind, data_file=diag.file, data_line=diag.line, data_column=diag.column, data_cell_line=located[0] if located else None)}>'

@@ -126,6 +126,7 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         self._timer_pending = False
         self._dirty = False
         self._events_seen = 0
+        self._flushing = False
         self.updates = 0  # front-end updates sent (flushes)
         self.observe(self._view_changed, names=["filter_text", "newest_first", "page", "page_size"])
 
@@ -191,6 +192,8 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         self.flush()
 
     def _view_changed(self, change) -> None:
+        if self._flushing:  # flush() itself clamped the page
+            return
         if change["name"] == "page_size" and not 1 <= change["new"] <= MAX_PAGE:
             self.page_size = min(max(change["new"], 1), MAX_PAGE)
             return
@@ -251,11 +254,16 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
             self._last_flush = self._clock()
             self._dirty = False
             self.updates += 1
-        with self.hold_sync():
-            for name, value in state.items():
-                setattr(self, name, value)
-            if page != self.page:
-                self.page = page
+            # still under the lock: a timer flush and a reader-thread flush must not interleave
+            self._flushing = True
+            try:
+                with self.hold_sync():
+                    for name, value in state.items():
+                        setattr(self, name, value)
+                    if page != self.page:
+                        self.page = page
+            finally:
+                self._flushing = False
 
     # ------------------------------------------------------------------ static form
     def static_html(self) -> str:

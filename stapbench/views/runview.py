@@ -70,7 +70,8 @@ class RunView:
         self.listing = W.HTML()
         self.detail = W.VBox()
         self.detail.add_class("stapbench-detail")
-        self.widget = W.VBox([self.status, self.diagnostics_box, self.listing, self.log, self.detail, self.summary])
+        # errors and data loss first: they say how far to trust what follows
+        self.widget = W.VBox([self.status, self.summary, self.diagnostics_box, self.listing, self.log, self.detail])
         self.widget.add_class("stapbench-run-view")
         self.log.observe(self._refresh, names="total_events")
         self.log.observe(self._select, names="selected")

@@ -31,9 +31,14 @@ SHORT_MARKERS = {"returning-from": "\u21a9", "returning-to": "\u21aa", "inexact"
 def _frame_label(info) -> str:
     f = info.frame
     tags = "".join(SHORT_MARKERS[k] + " " for k in info.kinds if k in SHORT_MARKERS)
-    sym = f.symbol or (f"0x{f.address:x}" if f.address is not None else "?")
     off = f"+0x{f.offset:x}" if f.offset is not None else ""
     mod = module_basename(f.module)
+    if f.symbol:
+        sym = f.symbol
+    elif mod:  # module-only: the offset is into the module, as stap prints it ([mod+0x..])
+        sym, mod = mod, ""
+    else:
+        sym, off = (f"0x{f.address:x}" if f.address is not None else "?"), ""
     where = info.file_line or (f"[{PROBLEM_LABELS.get(info.problem, info.problem)}]" if info.problem else "")
     return f"#{info.index} {tags}{sym}{off}" + (f" [{mod}]" if mod else "") + (f"  {where}" if where else "")
 
