@@ -487,6 +487,7 @@ class Run:
         write_meta(self.folder, {
             "version": 1,
             "argv": self.argv,
+            "stap_pid": self.pid,
             "marker": self.marker,
             "runtime": opts.runtime,
             "pid": opts.pid,
