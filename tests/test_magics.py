@@ -119,3 +119,19 @@ def test_a_flood_of_100k_lines_a_second_is_coalesced(fake_stap, tmp_path, monkey
     final = display._handle.updates[-1][1]
     assert "[… 399,900 earlier lines not shown; all 400,000 are in" in final
     assert final.rstrip().endswith("hit 399999")
+
+
+def test_record_then_replay_shows_the_same_output(shell, monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("FAKE_STAP_LINES", "30")
+    shell.user_ns["where"] = tmp_path / "kept run"
+    shell.run_cell_magic("stap", "--record {where} --out r", "probe begin {}")
+    first = capsys.readouterr().out
+    assert (tmp_path / "kept run" / "meta.json").exists()
+    shell.run_line_magic("stap_replay", "{where} --out again")
+    replayed = capsys.readouterr().out
+    again = shell.user_ns["again"]
+    assert [e.raw for e in again.events] == [e.raw for e in shell.user_ns["r"].events]
+    hits = [line for line in replayed.splitlines() if line.startswith("hit ")]
+    assert hits == [line for line in first.splitlines() if line.startswith("hit ")] == [f"hit {n}" for n in range(30)]
+    shell.run_cell_magic("stap", "--record {where}", "probe begin {}")
+    assert "already holds a recorded run" in capsys.readouterr().out

@@ -65,6 +65,10 @@ class TextRunDisplay:
         run.on_ready.append(lambda _run: self._mark())
         run.on_end.append(self._on_end)
         self._thread = None
+        for event in run.events:  # a replayed (already finished) run
+            self._on_event(event)
+        if run.finished.is_set():
+            self._on_end(run)
 
     # --- fed from the run's reader thread ---------------------------------------
 

@@ -207,6 +207,35 @@ class StapMagics(Magics, Configurable):
         self.runs = [r for r in self.runs if not r.finished.is_set()]
         return None
 
+    # --- %stap_replay ---------------------------------------------------------------
+
+    @no_var_expand
+    @line_magic
+    def stap_replay(self, line=""):
+        """%stap_replay PATH [--out NAME]: show a recorded run folder (no stap needed)."""
+        from ..runner import replay
+
+        words = [self._expand(w) for w in shlex.split(line)]
+        out = None
+        if "--out" in words:
+            at = words.index("--out")
+            out = words[at + 1] if at + 1 < len(words) else None
+            del words[at:at + 2]
+        if len(words) != 1:
+            print("usage: %stap_replay PATH [--out NAME]")
+            return None
+        try:
+            run = replay(words[0])
+        except OSError as exc:
+            print(f"%stap_replay: {exc}")
+            return None
+        if out:
+            self.shell.user_ns[out] = run
+        display = self._displays[run] = self._display(run, run.script)
+        self._finish_display(run)
+        del display
+        return None
+
     # --- %stap_doctor ---------------------------------------------------------------
 
     @line_magic
