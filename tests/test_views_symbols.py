@@ -125,3 +125,26 @@ def test_nginx_close_connection_backtrace_beside_nginx_source(nginx_binary, ngin
     assert marked.text().endswith(source) and "ngx_close_connection" in source + "".join(
         open(path).read().splitlines()[expected[0] - 3:expected[0]])
     assert len(dom.find_all("details", "stapbench-frame-source-details")) == len(NGINX_CLOSE_CHAIN) - 1
+
+
+def test_dump_members_get_their_dwarf_types_from_the_probed_function(composed):
+    data, _ = composed
+    data += (b'$r$={.number=1, .uri="/index.html", .in={...}, .next=0x0}\n'
+             b'r={.number=1, .uri="/index.html", .in={.id=0, .tag="tag"}, .next=0x0} depth=2\n')
+    dom = parse(render_html(parse_bytes(data), symbolizer=Symbolizer()))
+    struct, vars_ = dom.find_all(cls="stapbench-tree")
+
+    def types(tree):
+        return {li.attrs["data-path"]: li.find(cls="stapbench-type").text()
+                for li in tree.find_all("li") if li.find_all(cls="stapbench-type")}
+
+    # handle_leaf(struct request *r, int depth): types from demo's DWARF, not from the dump
+    got = types(struct)
+    assert got["$r"] == "struct request *"
+    assert got["$r->number"] == "long int" and got["$r->uri"] == "const char *"
+    assert got["$r->in"] == "struct inner" and got["$r->next"] == "struct request *"
+    got = types(vars_)
+    assert got["$depth"] == "int" and got["$r->in->tag"] == "char[8]" and got["$r->in->id"] == "int"
+    # without a backtrace in the hit there is no probed function to ask: no types, no error
+    plain = parse(render_html(parse_bytes(b'$r$={.number=1, .in={...}}\n'), symbolizer=Symbolizer()))
+    assert not plain.find_all(cls="stapbench-type")

@@ -33,6 +33,7 @@ from .diagnostics import render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
 from .static import EventWindow, render_html, render_text
+from .valuetree import dwarf_types_for
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView
 
 MAX_DIAGNOSTIC_VIEWS = 50
@@ -178,11 +179,15 @@ class RunView:
             self.detail.children = ()
             return
         views = []
+        top = next((f for e in group.events if isinstance(e, Backtrace) for f in e.frames
+                    if f.role != "returning_to" and f.symbol), None)
+        types = (dwarf_types_for(self.symbolizer, top.module, top.symbol, extra=self.window.types)
+                 if top is not None else self.window.types)
         for e in group.events:
             if isinstance(e, Backtrace):
                 views.append(BacktraceView(e, symbolizer=self.symbolizer))
             elif isinstance(e, (StructDump, VarsDump)):
-                views.append(ValueTreeView(e, types=self.window.types))
+                views.append(ValueTreeView(e, types=types))
             elif isinstance(e, Diagnostic):
                 views.append(DiagnosticView(e, cell_source=self.cell_source, script_path=self.script_path,
                                             line_offset=self.line_offset))

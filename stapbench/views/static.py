@@ -23,7 +23,8 @@ from .diagnostics import (
 from .grouping import Grouper, ProbeCounter, group_events
 from .listing import render_listings_html, render_listings_text
 from .valuetree import (
-    render_struct_html, render_struct_text, render_vars_html, render_vars_text, types_from_listings,
+    dwarf_types_for, render_struct_html, render_struct_text, render_vars_html, render_vars_text,
+    types_from_listings,
 )
 
 MAX_KEPT = 200
@@ -97,6 +98,7 @@ class _Renderer:
         self.line_offset = line_offset
         self.types = types
         self.expressions = expressions or {}
+        self.context_frame = None  # the current hit's probed frame, for DWARF types
 
     @classmethod
     def for_window(cls, window: EventWindow, *, types, **options) -> "_Renderer":
@@ -110,19 +112,35 @@ class _Renderer:
         if isinstance(e, Backtrace):
             return html_or_text(e, symbolizer=self.symbolizer)
         if isinstance(e, StructDump):
-            return html_or_text(e, expression=self.expressions.get(e.prefix), types=self.types)
+            return html_or_text(e, expression=self.expressions.get(e.prefix), types=self.dump_types())
         if isinstance(e, VarsDump):
-            return html_or_text(e, types=self.types)
+            return html_or_text(e, types=self.dump_types())
         if isinstance(e, Diagnostic):
             return html_or_text(e, cell_source=self.cell_source, script_path=self.script_path,
                                 line_offset=self.line_offset)
         return html_or_text(e)
 
+    def dump_types(self):
+        """Types for a dump: the run's listings, plus DWARF rooted at the hit's probed function
+        (the top frame of the backtrace printed in the same hit, when there is one)."""
+        frame = self.context_frame
+        if frame is None or self.symbolizer is None:
+            return self.types
+        return dwarf_types_for(self.symbolizer, frame.module, frame.symbol, extra=self.types)
+
+    def track(self, e: Event) -> None:
+        if isinstance(e, TextLine):
+            self.context_frame = None
+        elif isinstance(e, Backtrace):
+            self.context_frame = next((f for f in e.frames if f.role != "returning_to" and f.symbol), None)
+
     def html(self, e: Event) -> str:
+        self.track(e)
         out = self._call(e, _HTML)
         return out if out is not None else f'<pre class="stapbench-text">{esc(e.raw.rstrip(chr(10)))}</pre>'
 
     def text(self, e: Event) -> str:
+        self.track(e)
         out = self._call(e, _TEXT)
         if out is not None:
             return out
@@ -189,6 +207,7 @@ def _runs_html(r: _Renderer, events: list[Event]) -> list[str]:
     for run in _runs(events):
         first = run[0]
         if isinstance(first, TextLine):
+            r.track(first)
             body = "\n".join(esc(e.text) for e in run)
             parts.append(f'<pre class="stapbench-text" data-lines="{len(run)}">{body}</pre>')
         elif isinstance(first, Listing):

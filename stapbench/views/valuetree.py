@@ -259,6 +259,78 @@ def render_vars_text(dump: VarsDump, *, types=None) -> str:
     return "\n".join(out)
 
 
+class DwarfTypes(Mapping):
+    """Types of a dump's members, looked up lazily in the module's DWARF.
+
+    ``roots`` gives the types of the root expressions (``{"$c": "ngx_connection_t *"}``:
+    from ``Symbolizer.function_params`` of the probed function, or from ``-L``
+    listings); a member path's type is the parent type's member, from
+    ``symbolizer.member_types(module, parent_type)``; ``[i]`` drops one array
+    dimension.  Anonymous members add nothing to a path, so their members are
+    looked up in the parent, which the symbols layer flattens.  Unknown paths
+    are simply absent (the tree shows no type).
+    """
+
+    def __init__(self, symbolizer, module: str, roots: Mapping[str, str]):
+        self.symbolizer = symbolizer
+        self.module = module
+        self.roots = dict(roots)
+        self._cache: dict[str, str | None] = {}
+
+    def _lookup(self, path: str) -> str | None:
+        if path in self.roots:
+            return self.roots[path]
+        if path in self._cache:
+            return self._cache[path]
+        found = None
+        m = re.match(r"(?P<parent>.+)(?:->(?P<member>\w+)|\[(?P<index>\d+)\])\Z", path)
+        if m:
+            parent = self._lookup(m.group("parent"))
+            if parent is not None and m.group("member"):
+                try:
+                    found = self.symbolizer.member_types(self.module, parent).get(m.group("member"))
+                except Exception:  # a broken module must not break the tree
+                    found = None
+            elif parent is not None:
+                if "[" in parent:  # char[8] -> char, int[4][2] -> int[2]
+                    found = re.sub(r"\[\d*\]", "", parent, count=1)
+                elif parent.endswith("*"):  # T * indexed like an array -> T
+                    found = parent[:-1].rstrip()
+        self._cache[path] = found
+        return found
+
+    def __getitem__(self, path: str) -> str:
+        found = self._lookup(path)
+        if found is None:
+            raise KeyError(path)
+        return found
+
+    def __contains__(self, path) -> bool:
+        return isinstance(path, str) and self._lookup(path) is not None
+
+    def __iter__(self):
+        return iter(self.roots)
+
+    def __len__(self) -> int:
+        return len(self.roots)
+
+
+def dwarf_types_for(symbolizer, module: str | None, function: str | None,
+                    extra: Mapping[str, str] | None = None) -> Mapping[str, str] | None:
+    """``DwarfTypes`` rooted at ``function``'s parameters (``$name``), plus ``extra`` roots."""
+    if symbolizer is None or not module or not hasattr(symbolizer, "member_types"):
+        return extra
+    roots = dict(extra or {})
+    if function and hasattr(symbolizer, "function_params"):
+        try:
+            params = symbolizer.function_params(module, function)
+        except Exception:
+            params = {}
+        for name, type_ in params.items():
+            roots.setdefault("$" + name, type_)
+    return DwarfTypes(symbolizer, module, roots)
+
+
 def types_from_listings(listings) -> dict[str, str]:
     """``{"$c": "ngx_connection_t*"}`` from ``stap -L`` listings' ``$name:type`` parameters."""
     types: dict[str, str] = {}
