@@ -37,7 +37,8 @@ from elftools.elf.elffile import ELFFile
 from ..model.events import Frame
 from . import dwarftypes
 from . import location as loc
-from .elfmodule import DebugInfo, Module, ModuleSymbols, has_dwarf, load_base, read_build_id, read_debuglink, stat_key
+from .elfmodule import (DebugInfo, Module, ModuleSymbols, gc_paused, has_dwarf, load_base, read_build_id,
+                        read_debuglink, stat_key)
 from .location import SourceLocation, SourceSnippet
 from .sources import SourceCache, find_source
 
@@ -169,6 +170,10 @@ class Symbolizer:
         except OSError as exc:
             self._unreadable[str(path)] = exc.strerror or str(exc)
             return None
+        with gc_paused():
+            return self._index(path, key, stream)
+
+    def _index(self, path: Path, key: tuple, stream) -> Module | None:
         try:
             elf = ELFFile(stream)
             build_id = read_build_id(elf)
