@@ -118,10 +118,11 @@ class FrameCache:
     grows past ``limit`` entries, so memory stays bounded on any input.
     """
 
-    __slots__ = ("full_frames", "simple_frames", "limit")
+    __slots__ = ("full_frames", "plain_full_frames", "simple_frames", "limit")
 
     def __init__(self, limit: int = 1 << 17):
         self.full_frames: dict[str, Frame] = {}
+        self.plain_full_frames: dict[str, Frame] = {}  # the subset with role "frame"
         self.simple_frames: dict[str, Frame] = {}
         self.limit = limit
 
@@ -132,7 +133,10 @@ class FrameCache:
             if frame is not None:
                 if len(self.full_frames) >= self.limit:
                     self.full_frames.clear()
+                    self.plain_full_frames.clear()
                 self.full_frames[text] = frame
+                if frame.role == "frame":
+                    self.plain_full_frames[text] = frame
         return frame
 
     def simple(self, text: str, bare_ok: bool = False) -> Frame | None:

@@ -31,14 +31,19 @@ _module = attrgetter("module")
 
 
 class BacktraceBuilder:
-    """Consecutive frame lines of one family (FULL/DATA, or SIMPLE/BRIEF)."""
+    """Consecutive frame lines of one family (FULL/DATA, or SIMPLE/BRIEF).
 
-    __slots__ = ("simple", "frames", "raws", "cache")
+    Keeps the lines without their ``\\n`` (``bodies``); only the input's very
+    last line can lack it (``newline`` False), and nothing follows that one.
+    """
+
+    __slots__ = ("simple", "frames", "bodies", "newline", "cache")
 
     def __init__(self, simple: bool, frame, raw: str, cache: FrameCache):
         self.simple = simple
         self.frames = [frame]
-        self.raws = [raw]
+        self.newline = raw[-1:] == "\n"
+        self.bodies = [raw[:-1] if self.newline else raw]
         self.cache = cache
 
     def offer(self, text: str, raw: str) -> bool:
@@ -56,7 +61,8 @@ class BacktraceBuilder:
         if frame is None:
             return False
         self.frames.append(frame)
-        self.raws.append(raw)
+        self.newline = raw[-1:] == "\n"
+        self.bodies.append(raw[:-1] if self.newline else raw)
         return True
 
     def finish(self, stream: str) -> Backtrace:
@@ -72,7 +78,10 @@ class BacktraceBuilder:
                 if f.symbol is None and " : 0x" in f.text:
                     style = "syms"
                     break
-        return Backtrace(raw="".join(self.raws), stream=stream, frames=frames, style=style)
+        raw = "\n".join(self.bodies)
+        if self.newline:
+            raw += "\n"
+        return Backtrace(raw=raw, stream=stream, frames=frames, style=style)
 
 
 class LineMachine:
@@ -92,30 +101,56 @@ class LineMachine:
         """``lines`` are complete lines without their ``\\n``."""
         out: list[Event] = []
         line = self._line
-        full_get = self.frames.full_frames.get
-        simple_get = self.frames.simple_frames.get
+        cache = self.frames
+        # only plain frames (role "frame") may continue a backtrace on the fast path
+        full_get = cache.plain_full_frames.get
+        simple_get = cache.simple_frames.get
         stream = self.stream
         pending = self.pending
+        # the pending backtrace's own lists, kept in locals for the hot loop
+        cont_get = frames_append = bodies_append = None
+        if pending.__class__ is BacktraceBuilder:
+            cont_get = simple_get if pending.simple else full_get
+            frames_append, bodies_append = pending.frames.append, pending.bodies.append
         for body in lines:
-            # fast path: the next frame of a pending backtrace, seen before.  A
-            # cache key is interpreted text, so an exact hit on the raw body means
-            # the line needed no clean-up.
-            if pending is not None and pending.__class__ is BacktraceBuilder:
-                frame = simple_get(body) if pending.simple else full_get(body)
-                if frame is not None and frame.role == "frame":
-                    pending.frames.append(frame)
-                    pending.raws.append(body + "\n")
+            # Fast paths, all equivalent to the general path in _line: a frame line
+            # seen before (cache keys are interpreted text, so an exact hit on the raw
+            # body means the line needed no clean-up), an empty line, a count line.
+            if cont_get is not None:
+                frame = cont_get(body)
+                if frame is not None:
+                    frames_append(frame)
+                    bodies_append(body)
                     continue
-            if not body:
-                # an empty line ends any backtrace and is text unless a diagnostic takes it
-                if pending is None or pending.__class__ is BacktraceBuilder:
+            elif pending is None:
+                frame = full_get(body)
+                simple = False
+                if frame is None:
+                    frame = simple_get(body)
+                    simple = True
+                if frame is not None:
+                    self.pending = pending = BacktraceBuilder(simple, frame, body + "\n", cache)
+                    cont_get = simple_get if simple else full_get
+                    frames_append, bodies_append = pending.frames.append, pending.bodies.append
+                    continue
+            if cont_get is not None or pending is None:
+                # nothing else takes an empty line or one holding only a number
+                # (a profile's count line): they end a backtrace and are text
+                if not body or (body[-1].isdigit() and body.strip().isdigit()):
                     if pending is not None:
                         out.append(pending.finish(stream))
                         self.pending = pending = None
-                    out.append(TextLine(raw="\n", stream=stream, text=""))
+                        cont_get = None
+                    out.append(TextLine(raw=body + "\n", stream=stream, text=body))
                     continue
             line(body, body + "\n", out)
-            pending = self.pending
+            if self.pending is not pending:
+                pending = self.pending
+                if pending.__class__ is BacktraceBuilder:
+                    cont_get = simple_get if pending.simple else full_get
+                    frames_append, bodies_append = pending.frames.append, pending.bodies.append
+                else:
+                    cont_get = None
         return out
 
     def feed_last(self, body: str) -> list[Event]:
