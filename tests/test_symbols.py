@@ -15,6 +15,7 @@ import pytest
 
 from stapbench.model.events import Frame
 from stapbench.symbols import Symbolizer
+from tests.support.paths import FIXTURES
 from tests.support.programs import PROGRAMS
 
 DEMO_C = PROGRAMS / "demo.c"
@@ -433,3 +434,17 @@ def test_a_rebuilt_module_is_noticed(tmp_path, monkeypatch):
     subprocess.run([need("gcc"), "-g", "-O0", "-o", str(binary), "demo.c"], cwd=tmp_path, check=True)
     after = sym.locate(leaf)
     assert after.line == before.line + 1 and after.build_id != before.build_id
+
+
+def test_32_bit_elf(tmp_path):
+    out = tmp_path / "tiny32"
+    build = subprocess.run([need("gcc"), "-m32", "-g", "-O0", "-nostdlib", "-static", "-Wl,-e,entry", "-o", str(out),
+                            str(FIXTURES / "symbols" / "tiny.c")], capture_output=True, text=True)
+    if build.returncode != 0:
+        pytest.skip(f"gcc -m32 cannot link here: {build.stderr.strip().splitlines()[-1:]}")
+    start, size = nm_function(out, "leaf")
+    sym = Symbolizer()
+    lines = [sym.locate(frame(out, "leaf", off)).line for off in range(size)]
+    assert lines == addr2line(out, [start + off for off in range(size)])
+    assert source_line(FIXTURES / "symbols" / "tiny.c", "return x * 3 + 1;") in lines
+    assert sym.function_params(str(out), "entry") == {"y": "int"}
