@@ -3,6 +3,7 @@ interrupt, and nothing left behind when the kernel is shut down or killed mid-ru
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -148,9 +149,12 @@ def test_interrupting_the_kernel_stops_stap_and_keeps_the_output(stap_bpf, kerne
     assert "interrupted 0" in kernel.execute("print(r.stop_reason, r.exit_status)")
 
 
-@pytest.mark.parametrize("how", ["shutdown", "SIGKILL"])
-def test_no_stap_is_left_when_the_kernel_goes_mid_run(stap_bpf, kernel, tmp_path, how):
-    kernel.execute(CELL, wait=False)  # a foreground run: the kernel is busy in it
+@pytest.mark.parametrize("mode, how", [("fg", "shutdown"), ("fg", "SIGKILL"), ("bg", "shutdown"), ("bg", "SIGKILL")])
+def test_no_stap_is_left_when_the_kernel_goes_mid_run(stap_bpf, kernel, tmp_path, mode, how):
+    if mode == "fg":
+        kernel.execute(CELL, wait=False)  # a foreground run: the kernel is busy in it
+    else:
+        kernel.execute(CELL.replace("%%stap", "%%stap --bg"))  # the kernel is idle, the run goes on
     stap = kernel.stap_child()
     deadline = time.monotonic() + 60
     while not any(comm == "stapbpf" for _pid, comm in session_members(stap)):
@@ -162,3 +166,10 @@ def test_no_stap_is_left_when_the_kernel_goes_mid_run(stap_bpf, kernel, tmp_path
         os.kill(kernel.pid, signal.SIGKILL)
     left = wait_sessions_empty([stap], timeout=30)
     assert left == [], f"left behind after kernel {how}: {left}"
+    if how == "shutdown":  # the graceful path: the runner's exit handler stopped it, end probes ran
+        meta = json.loads(next((tmp_path / "runs").rglob("meta.json")).read_text())
+        # jupyter_client interrupts a busy kernel before asking it to shut down;
+        # an idle one exits, and the runner's exit handler stops the run
+        assert meta["stop_reason"] == ("interrupted" if mode == "fg" else "shutdown")
+        assert meta["stop_signal"] == "SIGINT"
+        assert b"END\n" in next((tmp_path / "runs").rglob("stdout.bin")).read_bytes()

@@ -129,10 +129,13 @@ class TextRunDisplay:
 
     def _refresh(self) -> None:
         self.updates += 1
-        if self._live:
-            self._handle.update({"text/plain": self.render()}, raw=True)
-        else:
-            self._print_new()
+        try:
+            if self._live:
+                self._handle.update({"text/plain": self.render()}, raw=True)
+            else:
+                self._print_new()
+        except Exception:  # the kernel is going away (closed sockets): the transcript has it all
+            pass
 
     def status(self) -> str:
         run = self.run
