@@ -92,6 +92,29 @@ def test_bg_run_and_stap_stop(shell, monkeypatch, capsys):
     assert "no background run is going" in capsys.readouterr().out
 
 
+def test_stap_stop_all_and_by_name(shell, monkeypatch):
+    monkeypatch.setenv("FAKE_STAP_LINES", "100000")
+    monkeypatch.setenv("FAKE_STAP_DELAY", "0.01")
+    for name in ("a", "b", "c"):
+        shell.run_cell_magic("stap", f"--bg --out {name}", "probe begin {}")
+    a, b, c = (shell.user_ns[n] for n in "abc")
+    shell.run_line_magic("stap_stop", "a")
+    assert a.finished.is_set() and b.running and c.running
+    shell.run_line_magic("stap_stop", "--all")
+    assert b.finished.is_set() and c.finished.is_set()
+    assert {a.stop_reason, b.stop_reason, c.stop_reason} == {"stopped"}
+
+
+def test_after_trigger_option_keeps_or_ends_the_run(shell, monkeypatch):
+    monkeypatch.setenv("FAKE_STAP_LINES", "100000")
+    monkeypatch.setenv("FAKE_STAP_DELAY", "0.01")
+    shell.run_cell_magic("stap", "--trigger true --after-trigger 0.2 --timeout 30 --out quick", "probe begin {}")
+    assert shell.user_ns["quick"].stop_reason == "trigger finished"
+    shell.run_cell_magic("stap", "--trigger true --after-trigger inf --timeout 1.5 --out kept", "probe begin {}")
+    kept = shell.user_ns["kept"]
+    assert kept.stop_reason == "timeout" and kept.trigger_status == 0
+
+
 class _Handle:
     def __init__(self):
         self.updates = []

@@ -162,6 +162,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--cmd", help="command stap starts once the probes are live; the run ends with it")
     parser.add_argument("--trigger", metavar="CMD",
                         help="workload to run (no shell) once the probes are live; its output is shown apart")
+    parser.add_argument("--after-trigger", dest="stop_after_trigger", type=float, metavar="S",
+                        help="stop the run S seconds after the trigger exits (default 0.5; inf: keep running)")
     parser.add_argument("--timeout", type=float, metavar="S", help="stop the run after S seconds")
     parser.add_argument("--runtime", choices=RUNTIMES, help="stap runtime")
     parser.add_argument("-d", dest="modules", action="append", default=[], metavar="MODULE",
@@ -185,10 +187,12 @@ def options_from_args(args: argparse.Namespace, **defaults) -> RunOptions:
     """RunOptions from parsed :func:`add_run_arguments` options; ``defaults``
     fill what the options left unset (e.g. the magic's configured runtime)."""
     values = dict(defaults)
-    for name in ("pid", "cmd", "trigger", "timeout", "runtime", "record", "use_sudo"):
+    for name in ("pid", "cmd", "trigger", "timeout", "runtime", "record", "use_sudo", "stop_after_trigger"):
         value = getattr(args, name, None)
         if value is not None:
             values[name] = value
+    if values.get("stop_after_trigger") == float("inf"):
+        values["stop_after_trigger"] = None
     values["modules"] = list(args.modules)
     values["ldd"] = args.ldd
     values["globals"] = dict(args.globals)
