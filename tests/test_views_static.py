@@ -287,3 +287,15 @@ def test_xss_payloads_show_as_text_everywhere():
     assert module.attrs["title"] == "/tmp/<script>alert(3)</script>"  # full path, escaped in the attribute
     text_out = render_text(events)
     assert "<img src=x onerror=alert(2)>+0xc" in text_out
+
+
+def test_repeated_stacks_render_once_then_point_back():
+    one = (FIX / "hits.txt").read_bytes()
+    events = parse_bytes(one * 3)
+    dom = parse(render_html(events))
+    tables = dom.find_all("div", "stapbench-backtrace")
+    assert [t.attrs["data-backtrace-index"] for t in tables] == ["0", "1"]
+    repeats = dom.find_all("details", "stapbench-repeat")
+    assert [r.attrs["data-same-as"] for r in repeats] == ["0", "1", "0", "1"]
+    assert "same backtrace as #0 (6 frames, top handle_leaf)" in repeats[0].text()
+    assert repeats[0].find("pre").text().splitlines()[1] == "Returning to  :  0x4011f5 : handle_middle+0x1f/0x2a [/opt/demo/bin/demo]"

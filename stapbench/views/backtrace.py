@@ -165,7 +165,7 @@ def frame_row_html(info: FrameInfo) -> str:
                   f"{' ' if where else ''}[{esc(label)}]</span>")
     row_classes = classes("stapbench-frame", *(f"stapbench-frame-{k}" for k in kinds),
                           "stapbench-frame-has-source" if info.snippet is not None else None)
-    return (f'<tr class="{row_classes}"{attrs(data_frame_index=info.index, data_kind=" ".join(kinds), title=f.text or None)}>'
+    return (f'<tr class="{row_classes}"{attrs(data_frame_index=info.index, data_kind=" ".join(kinds))}>'
             f'<td class="stapbench-frame-index">#{info.index}</td>'
             f'<td class="stapbench-frame-symbol">{markers}{_symbol_cell(f)}</td>'
             f'<td class="stapbench-frame-offset">{esc(offset + size)}</td>'
@@ -196,11 +196,13 @@ def problems_html(infos: list[FrameInfo]) -> str:
 
 
 def render_backtrace_html(backtrace: Backtrace, *, symbolizer=None, context: int = 6,
-                          infos: list[FrameInfo] | None = None) -> str:
+                          infos: list[FrameInfo] | None = None, snippets: str = "all",
+                          index: int | None = None) -> str:
     """The frames table; beside it the source of the top resolvable frame (open), the
-    other frames' sources in collapsed ``<details>`` (so clicking through works without JS)."""
+    other frames' sources in collapsed ``<details>`` (so clicking through works without JS).
+    ``snippets``: ``"all"``, ``"first"`` (only the top resolvable frame's) or ``"none"``."""
     if infos is None:
-        infos = analyse(backtrace, symbolizer, context=context)
+        infos = analyse(backtrace, symbolizer, context=context, snippets=snippets)
     if backtrace.note and not infos:
         return f'<div class="stapbench-backtrace stapbench-block"><span class="stapbench-muted">{esc(backtrace.note)}</span></div>'
     top = top_resolvable(infos)
@@ -217,7 +219,8 @@ def render_backtrace_html(backtrace: Backtrace, *, symbolizer=None, context: int
                            f"<summary>{esc(label)}</summary>{block}</details>")
     note = f'<div class="stapbench-muted">{esc(backtrace.note)}</div>' if backtrace.note else ""
     side = f'<div class="stapbench-sources">{"".join(sources)}</div>' if sources else ""
-    return (f'<div class="stapbench-backtrace stapbench-block"{attrs(data_frames=len(infos), data_style=backtrace.style)}>'
+    return (f'<div class="stapbench-backtrace stapbench-block"'
+            f'{attrs(data_frames=len(infos), data_style=backtrace.style, data_backtrace_index=index)}>'
             f'{note}<div class="stapbench-bt-layout">{frames_table_html(infos)}{side}</div>{problems_html(infos)}</div>')
 
 
@@ -249,3 +252,19 @@ def render_backtrace_text(backtrace: Backtrace, *, symbolizer=None, context: int
     if top is not None:
         lines.append(snippet_text(top.snippet))
     return "\n".join(lines)
+
+
+def backtrace_signature(backtrace: Backtrace) -> tuple:
+    """What makes two backtraces the same stack (addresses aside: ASLR moves them)."""
+    return (backtrace.note, tuple((f.symbol, f.offset, f.module, f.role, f.inexact, f.address if not f.symbol and not f.module else None)
+                                  for f in backtrace.frames))
+
+
+def render_repeat_html(backtrace: Backtrace, same_as: int) -> str:
+    """A backtrace identical to one rendered above: its frames as text, collapsed, pointing there."""
+    top = next((f.symbol for f in backtrace.frames if f.symbol), None) or "?"
+    lines = "\n".join(esc(f.text.strip()) for f in backtrace.frames)
+    return (f'<details class="stapbench-backtrace stapbench-repeat stapbench-block"'
+            f'{attrs(data_frames=len(backtrace.frames), data_same_as=same_as)}>'
+            f"<summary>\u21bb same backtrace as #{same_as} ({len(backtrace.frames)} frames, top {esc(top)})</summary>"
+            f'<pre class="stapbench-repeat-frames">{lines}</pre></details>')

@@ -33,18 +33,25 @@ def _lexer_for(name: str):
 
 
 def highlight_lines(lines: list[str], filename: str = "x.c") -> list[str]:
-    """HTML of each line, highlighted as one piece of code (C unless the name says otherwise)."""
+    """HTML of each line, highlighted as one piece of code (C unless the name says otherwise).
+
+    Cached: a long run's backtraces repeat the same frames, so the same snippets."""
+    return list(_highlight(tuple(lines), PurePath(filename).name or "x.c"))
+
+
+@lru_cache(maxsize=4096)
+def _highlight(lines: tuple[str, ...], filename: str) -> tuple[str, ...]:
     if not lines:
-        return []
+        return ()
     code = "\n".join(lines)
-    out = highlight(code, _lexer_for(PurePath(filename).name or "x.c"), HtmlFormatter(nowrap=True))
+    out = highlight(code, _lexer_for(filename), HtmlFormatter(nowrap=True))
     pieces = out.split("\n")
     # Pygments may add a trailing newline; keep exactly one entry per input line
     if len(pieces) > len(lines):
         pieces = pieces[: len(lines)]
     while len(pieces) < len(lines):
         pieces.append("")
-    return pieces
+    return tuple(pieces)
 
 
 def snippet_html(snippet, *, title: str | None = None, frame_index: int | None = None) -> str:

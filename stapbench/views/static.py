@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
 from ._html import attrs, esc, wrap_root
-from .backtrace import render_backtrace_html, render_backtrace_text
+from .backtrace import backtrace_signature, render_backtrace_html, render_backtrace_text, render_repeat_html
 from .diagnostics import (
     render_diagnostic_html, render_diagnostic_text, render_summary_html, render_summary_text,
 )
@@ -28,6 +28,8 @@ from .valuetree import (
 )
 
 MAX_KEPT = 200
+ALL_SNIPPETS_BACKTRACES = 10  # distinct backtraces rendered with every frame's source
+TOP_SNIPPET_BACKTRACES = 100  # ... then with the top frame's source only, then none
 
 
 class EventWindow:
@@ -99,6 +101,7 @@ class _Renderer:
         self.types = types
         self.expressions = expressions or {}
         self.context_frame = None  # the current hit's probed frame, for DWARF types
+        self.seen: dict[tuple, int] = {}  # backtrace signature -> index of its first rendering
 
     @classmethod
     def for_window(cls, window: EventWindow, *, types, **options) -> "_Renderer":
@@ -110,6 +113,8 @@ class _Renderer:
         if html_or_text is None:
             return None
         if isinstance(e, Backtrace):
+            if html_or_text is render_backtrace_html:
+                return self.backtrace_html(e)
             return html_or_text(e, symbolizer=self.symbolizer)
         if isinstance(e, StructDump):
             return html_or_text(e, expression=self.expressions.get(e.prefix), types=self.dump_types())
@@ -119,6 +124,20 @@ class _Renderer:
             return html_or_text(e, cell_source=self.cell_source, script_path=self.script_path,
                                 line_offset=self.line_offset)
         return html_or_text(e)
+
+    def backtrace_html(self, bt: Backtrace) -> str:
+        """A stack seen before in this render is shown collapsed, pointing at the first one;
+        distinct stacks get every frame's source for the first few, the top frame's for the
+        next ones, none after: a long run's saved output stays small."""
+        sig = backtrace_signature(bt)
+        if sig in self.seen:
+            return render_repeat_html(bt, self.seen[sig])
+        index = self.seen[sig] = len(self.seen)
+        if index < ALL_SNIPPETS_BACKTRACES:
+            mode = "all"
+        else:
+            mode = "first" if index < TOP_SNIPPET_BACKTRACES else "none"
+        return render_backtrace_html(bt, symbolizer=self.symbolizer, snippets=mode, index=index)
 
     def dump_types(self):
         """Types for a dump: the run's listings, plus DWARF rooted at the hit's probed function
