@@ -5,6 +5,7 @@ pytest_plugins = [
     "tests.support.programs",
     "tests.support.stap",
     "tests.support.nginx",
+    "tests.support.nginx_build",
     "tests.support.jupyterlab",
     "tests.support.compose",
 ]

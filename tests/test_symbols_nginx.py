@@ -12,7 +12,6 @@ import pytest
 
 from stapbench.model.events import Frame
 from stapbench.symbols import Symbolizer
-from tests.support.nginx_build import nginx_build  # noqa: F401  (the fixture)
 from tests.test_symbols import addr2line, call_return_offset, nm_function, source_line
 
 pytestmark = pytest.mark.nginx

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from .paths import WORK
 
 # A PIE's load address as Linux typically maps it (any page-aligned value works).
 PIE_BASE = 0x55D0C0A00000
@@ -136,16 +135,10 @@ def ubacktrace_text(frames: list[ComposedFrame]) -> str:
 
 
 @pytest.fixture(scope="session")
-def nginx_binary() -> Path:
-    path = WORK / "nginx" / "sbin" / "nginx"
-    if not path.exists():
-        pytest.skip(f"nginx is not built at {path} (bash .ci/provision builds it)")
-    return path
+def nginx_binary(nginx_build) -> Path:
+    return nginx_build.binary
 
 
 @pytest.fixture(scope="session")
-def nginx_source_root() -> Path:
-    path = WORK / "nginx-source"
-    if not (path / "src" / "core" / "ngx_connection.c").exists():
-        pytest.skip(f"nginx's source tree is not at {path} (bash .ci/provision unpacks it)")
-    return path.resolve()
+def nginx_source_root(nginx_build) -> Path:
+    return nginx_build.source.resolve()
