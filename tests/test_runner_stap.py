@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from stapbench.model import Diagnostic, TextLine
+from stapbench.model import TextLine
 from stapbench.runner import Run, replay, run
 from tests.support.paths import FIXTURES
 from tests.support.stap import session_members, wait_sessions_empty

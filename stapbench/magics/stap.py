@@ -105,7 +105,7 @@ class StapMagics(Magics, Configurable):
             print(f"%%stap: {exc}")
             return None
         run = Run(cell, options)
-        display = self._displays[run] = self._display(run, cell)
+        self._displays[run] = self._display(run, cell)
         try:
             run.start()
         except (RunError, OSError) as exc:
@@ -231,9 +231,8 @@ class StapMagics(Magics, Configurable):
             return None
         if out:
             self.shell.user_ns[out] = run
-        display = self._displays[run] = self._display(run, run.script)
+        self._displays[run] = self._display(run, run.script)
         self._finish_display(run)
-        del display
         return None
 
     # --- %stap_doctor ---------------------------------------------------------------

@@ -19,6 +19,7 @@ import collections
 import logging
 import os
 import select
+import signal
 import subprocess
 import threading
 import time
@@ -30,8 +31,9 @@ from ..parser import StreamParser
 from . import cleanup
 from .marker import MarkerFilter, new_marker, script_with_marker
 from .options import RunOptions, as_argv, build_stap_argv
-from .process import StapProcess, group_members, spawn_stap, stop_group
+from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
 from .sudo import SudoError, answer_prompt, is_root, needs_password, new_prompt, sudo_argv
+from .trigger import Trigger
 from .transcript import (
     SCRIPT, TranscriptWriter, iter_chunks, new_run_dir, prepare_record_dir, read_meta, write_meta,
 )
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 IDLE_FLUSH_S = 0.1
 #: after stap exited, keep reading this long for bytes still in flight
 DRAIN_S = 0.5
-READ_SIZE = 65536
+READ_SIZE = 65536  # per os.read of stap's pty or pipe
 
 
 class RunError(RuntimeError):
@@ -96,8 +98,7 @@ class Run:
         self._writer: TranscriptWriter | None = None
         self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
         self._marker_filter = MarkerFilter(self.marker)
-        self._trigger: subprocess.Popen | None = None
-        self._trigger_reader: threading.Thread | None = None
+        self._trigger: Trigger | None = None
         self._stopper: threading.Thread | None = None
         self._timers: list[threading.Timer] = []
         self._reader: threading.Thread | None = None
@@ -261,10 +262,6 @@ class Run:
             is_done=lambda: self._exited, log=self._note)
 
     def _kill_now(self) -> None:
-        import signal
-
-        from .process import signal_group
-
         self._stop_trigger()
         if self._proc is not None:
             signal_group(self._proc.pid, signal.SIGKILL)
@@ -381,50 +378,29 @@ class Run:
             self._start_trigger()
 
     def _start_trigger(self) -> None:
+        self._trigger = Trigger(self.trigger_argv, self._on_trigger_output, self._on_trigger_exit)
         try:
-            self._trigger = subprocess.Popen(
-                self.trigger_argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True)
+            self._trigger.start()
         except OSError as exc:
             self._note(f"trigger {self.trigger_argv[0]!r} could not start: {exc}")
             self.trigger_status = 127
             self.stop(reason="error")
-            return
-        self._trigger_reader = threading.Thread(target=self._read_trigger, args=(self._trigger,),
-                                                name="stapbench-trigger", daemon=True)
-        self._trigger_reader.start()
 
-    def _read_trigger(self, proc: subprocess.Popen) -> None:
-        fd = proc.stdout.fileno()
-        while True:
-            try:
-                data = os.read(fd, READ_SIZE)
-            except OSError:
-                data = b""
-            if not data:
-                break
-            with self._write_lock:
-                if self._writer is not None:
-                    self._writer.write("trigger", data)
-            self._call(self.on_trigger_output, data)
-        proc.stdout.close()
-        self.trigger_status = proc.wait()
+    def _on_trigger_output(self, data: bytes) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.write("trigger", data)
+        self._call(self.on_trigger_output, data)
+
+    def _on_trigger_exit(self, status: int) -> None:
+        self.trigger_status = status
         settle = self.options.stop_after_trigger
         if settle is not None and not self.finished.is_set():
             self._after(settle, lambda: self.stop(reason="trigger finished"))
 
     def _stop_trigger(self) -> None:
-        trigger = self._trigger
-        if trigger is not None and trigger.poll() is None:
-            import signal
-
-            from .process import signal_group
-
-            signal_group(trigger.pid, signal.SIGTERM)
-            try:
-                trigger.wait(2)
-            except subprocess.TimeoutExpired:
-                signal_group(trigger.pid, signal.SIGKILL)
+        if self._trigger is not None:
+            self._trigger.stop()
 
     def _after(self, seconds: float, action) -> None:
         timer = threading.Timer(seconds, action)
@@ -438,8 +414,8 @@ class Run:
         for timer in self._timers:
             timer.cancel()
         self._stop_trigger()
-        if self._trigger_reader is not None:
-            self._trigger_reader.join(5)  # its last output belongs in the transcript
+        if self._trigger is not None:
+            self._trigger.join(5)  # its last output belongs in the transcript
         proc = self._proc
         child = proc.child
         if child.exitstatus is not None:
