@@ -36,8 +36,9 @@ view.close()
 @pytest.fixture(scope="module")
 def executed():
     nb = nbformat.v4.new_notebook()
+    late = RUN.format(final="replace").replace("view.show()\n", "") + "view.show()\n"  # shown after it ended
     nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(RUN.format(final="replace")),
-                nbformat.v4.new_code_cell(RUN.format(final="accompany"))]
+                nbformat.v4.new_code_cell(RUN.format(final="accompany")), nbformat.v4.new_code_cell(late)]
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(PROJECT)}}).execute()
     return nbformat.reads(nbformat.writes(nb), as_version=4)  # what a saved file holds
@@ -56,6 +57,12 @@ def test_replace_leaves_the_static_render_in_the_saved_output(executed):
     assert out.output_type == "display_data" and set(out.data) == {"text/html", "text/plain"}
     check_final_render(out.data["text/html"])
     assert "DATA LOSS" in out.data["text/plain"] and "cell line 3" in out.data["text/plain"]
+
+
+def test_a_run_shown_after_it_ended_shows_the_static_render(executed):
+    (out,) = executed.cells[3].outputs
+    assert set(out.data) == {"text/html", "text/plain"}
+    check_final_render(out.data["text/html"])
 
 
 def test_accompany_keeps_the_widget_and_adds_the_static_output(executed):

@@ -2,8 +2,11 @@
 backtrace beside its source and its dumps as trees, and the end-of-run summary.
 
 ``RunView(run)`` hangs off a :class:`stapbench.runner.Run` (its ``on_event``
-and ``on_end`` callbacks); without a run, feed it with :meth:`push` and end it
-with :meth:`close`.  It is not itself a widget (``close`` means "the run
+and ``on_end`` callbacks; create the view before ``run.start()`` so no event
+falls between the snapshot of ``run.events`` and the callback); without a run,
+feed it with :meth:`push` and end it with :meth:`close`.  ``symbolizer``: a
+:class:`stapbench.symbols.Symbolizer` (with the source roots from ``%config``);
+None uses one shared default Symbolizer, False turns source lookup off.  It is not itself a widget (``close`` means "the run
 ended", not "destroy the widget"): ``.widget`` is the ipywidgets tree.
 
 Saved notebooks: ``_repr_mimebundle_`` returns the widget view plus
@@ -41,6 +44,21 @@ MAX_LISTING_ROWS = 5000
 SCRIPT_NAME = "script.stp"  # the runner writes the cell to RUN_FOLDER/script.stp
 
 
+_default_symbolizer = None
+_default_lock = threading.Lock()
+
+
+def default_symbolizer():
+    """One Symbolizer shared by the RunViews that were given none (its caches outlive a run)."""
+    global _default_symbolizer
+    with _default_lock:
+        if _default_symbolizer is None:
+            from ..symbols import Symbolizer
+
+            _default_symbolizer = Symbolizer()
+        return _default_symbolizer
+
+
 class RunView:
     def __init__(self, run=None, *, symbolizer=None, cell_source: str | None = None, script_path=None,
                  line_offset: int = 0, final: str = "replace", log_options: dict | None = None,
@@ -48,7 +66,7 @@ class RunView:
         if final not in ("replace", "accompany"):
             raise ValueError("final must be 'replace' or 'accompany'")
         self.run = run
-        self.symbolizer = symbolizer
+        self.symbolizer = default_symbolizer() if symbolizer is None else (symbolizer or None)
         self._cell_source = cell_source
         self._script_path = script_path
         self.line_offset = line_offset
@@ -216,6 +234,9 @@ class RunView:
         """Display with a display id, so :meth:`close` can put the final render in place."""
         from IPython.display import display
 
+        if self.closed and self.final == "replace":  # the run ended before it was shown
+            self._handle = display(self._static_bundle(), raw=True, display_id=True)
+            return self._handle
         self._handle = display(self, display_id=True)
         if self.final == "accompany":
             self._static_handle = display({"text/plain": ""}, raw=True, display_id=True)
