@@ -36,7 +36,7 @@ view.close()
 @pytest.fixture(scope="module")
 def executed():
     nb = nbformat.v4.new_notebook()
-    late = RUN.format(final="replace").replace("view.show()\n", "") + "view.show()\n"  # shown after it ended
+    late = RUN.format(final="replace").replace("view.show()\n", "") + "_ = view.show()\n"  # shown after it ended
     nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(RUN.format(final="replace")),
                 nbformat.v4.new_code_cell(RUN.format(final="accompany")), nbformat.v4.new_code_cell(late)]
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
