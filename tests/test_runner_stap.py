@@ -219,3 +219,24 @@ def test_a_wrong_sudo_password_fails_cleanly(stap_bpf, demo_program, tmp_path, m
     assert b"incorrect password" in r.raw("stderr")
     everything = b"".join(p.read_bytes() for p in (tmp_path / "runs").rglob("*") if p.is_file())
     assert b"wrong-guess-123" not in everything
+
+
+def test_no_password_to_give_leaves_nothing_behind(stap_bpf, demo_program, tmp_path, monkeypatch, no_stap_left):
+    """E.g. a notebook run by nbclient: getpass cannot ask, sudo waits at its prompt."""
+    run_module = importlib.import_module("stapbench.runner.run")
+    fake = tmp_path / "sudo"
+    fake.write_text(f"#!{sys.executable}\n" + (FIXTURES / "fake_sudo.py").read_text())
+    fake.chmod(0o755)
+    monkeypatch.setattr(run_module, "is_root", lambda: False)
+    monkeypatch.setattr(run_module, "needs_password", lambda sudo: True)
+
+    def no_stdin(prompt=""):
+        raise RuntimeError("stdin is not available")
+
+    monkeypatch.setattr("getpass.getpass", no_stdin)
+    r = Run(REQUESTS.format(prog=demo_program), runtime="bpf", use_sudo=True, sudo=str(fake),
+            transcript_dir=tmp_path / "runs")
+    with pytest.raises(run_module.RunError, match="stdin is not available"):
+        r.start()
+    no_stap_left.append(r.pid)
+    assert r.finished.is_set() and r.stop_reason == "error"

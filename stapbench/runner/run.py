@@ -32,7 +32,7 @@ from . import cleanup
 from .marker import MarkerFilter, new_marker, script_with_marker
 from .options import RunOptions, as_argv, build_stap_argv
 from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
-from .sudo import SudoError, answer_prompt, is_root, needs_password, new_prompt, sudo_argv
+from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
 from .trigger import Trigger
 from .transcript import (
     SCRIPT, TranscriptWriter, iter_chunks, new_run_dir, prepare_record_dir, read_meta, write_meta,
@@ -191,12 +191,14 @@ class Run:
         if prompt_start is not None:
             try:
                 answer_prompt(self._proc.child, prompt_start, opts.sudo_password)
-            except (SudoError, KeyboardInterrupt, EOFError) as exc:
+            except BaseException as exc:  # no password (no stdin), wrong prompt, Ctrl-C: leave nothing behind
                 self._note(f"sudo: {exc or type(exc).__name__}")
                 self.stop_reason = "error"
                 self._kill_now()
                 self._start_reader(b"")
                 self.wait()
+                if isinstance(exc, Exception):
+                    raise RunError(f"sudo: {exc or type(exc).__name__}") from exc
                 raise
             # bytes pexpect read past the prompt are stap's: hand them on
             initial = bytes(self._proc.child.buffer)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from .nginx_build import find_nginx_build
 from .paths import WORK
 
 CONFIG = """\
@@ -84,6 +83,8 @@ def _wait_listening(port: int, proc: subprocess.Popen, timeout: float) -> None:
 
 @pytest.fixture
 def nginx_server(tmp_path) -> NginxServer:
+    from .nginx_build import find_nginx_build  # late: that module is a plugin of its own
+
     build = find_nginx_build()
     binary = build.binary if build else WORK / "nginx" / "sbin" / "nginx"
     if not binary.is_file():
