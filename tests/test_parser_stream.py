@@ -198,3 +198,19 @@ def test_ansi_colors_are_interpreted_but_kept_in_raw():
     assert (diag.token, diag.file, diag.line, diag.column) == ("$foo", "<input>", 1, 23)
     assert diag.caret_column == 22 and diag.source[diag.caret_column:].startswith("$foo")
     assert "\x1b[01;31m" in diag.raw
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=stap_like_bytes())
+def test_every_event_serializes_to_valid_json_lines(data):
+    import json
+
+    from stapbench.model.serialize import dumps_event
+
+    records = []
+    for event in parse_bytes(data):
+        line = dumps_event(event)
+        assert "\n" not in line
+        line.encode("utf-8")  # always valid UTF-8 text
+        records.append(json.loads(line))
+    assert "".join(r["raw"] for r in records).encode("utf-8", "surrogateescape") == data

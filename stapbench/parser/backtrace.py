@@ -118,12 +118,15 @@ class FrameCache:
     grows past ``limit`` entries, so memory stays bounded on any input.
     """
 
-    __slots__ = ("full_frames", "plain_full_frames", "simple_frames", "limit")
+    __slots__ = ("full_frames", "plain_full_frames", "simple_frames", "brief_frames", "limit")
 
     def __init__(self, limit: int = 1 << 17):
         self.full_frames: dict[str, Frame] = {}
-        self.plain_full_frames: dict[str, Frame] = {}  # the subset with role "frame"
+        # the subsets a backtrace's hot loop may take without a second look:
+        # FULL frames with role "frame" and a symbol, SIMPLE frames without a module
+        self.plain_full_frames: dict[str, Frame] = {}
         self.simple_frames: dict[str, Frame] = {}
+        self.brief_frames: dict[str, Frame] = {}
         self.limit = limit
 
     def full(self, text: str) -> Frame | None:
@@ -135,7 +138,7 @@ class FrameCache:
                     self.full_frames.clear()
                     self.plain_full_frames.clear()
                 self.full_frames[text] = frame
-                if frame.role == "frame":
+                if frame.role == "frame" and frame.symbol is not None:
                     self.plain_full_frames[text] = frame
         return frame
 
@@ -146,5 +149,8 @@ class FrameCache:
             if frame is not None and frame.symbol is not None:  # bare hex only counts inside a backtrace
                 if len(self.simple_frames) >= self.limit:
                     self.simple_frames.clear()
+                    self.brief_frames.clear()
                 self.simple_frames[text] = frame
+                if frame.module is None:
+                    self.brief_frames[text] = frame
         return frame

@@ -14,7 +14,6 @@ summaries) become the ``pending`` builder; the next line either continues it
 from __future__ import annotations
 
 import re
-from operator import attrgetter
 
 from ..model import Backtrace, Event, PassLine, TextLine
 from .backtrace import RETURNING_FROM, RETURNING_TO, FrameCache, parse_hex_list
@@ -26,8 +25,13 @@ __all__ = ["LineMachine"]
 
 _SGR = re.compile(r"\x1b\[[0-9;]*[mK]")
 _NO_BACKTRACE = ("<no user backtrace", "<no kernel backtrace")
-_symbol = attrgetter("symbol")
-_module = attrgetter("module")
+
+
+def _frame_style(frame, simple: bool) -> str:
+    """The style one frame implies; a backtrace takes "syms"/"simple" once any frame does."""
+    if simple:
+        return "brief" if frame.module is None and frame.symbol is not None else "simple"
+    return "syms" if frame.symbol is None and " : 0x" in frame.text else "full"
 
 
 class BacktraceBuilder:
@@ -35,9 +39,11 @@ class BacktraceBuilder:
 
     Keeps the lines without their ``\\n`` (``bodies``); only the input's very
     last line can lack it (``newline`` False), and nothing follows that one.
+    ``style`` is kept up to date as frames arrive; the hot loop in
+    :meth:`LineMachine.feed_lines` only appends frames that cannot change it.
     """
 
-    __slots__ = ("simple", "frames", "bodies", "newline", "cache")
+    __slots__ = ("simple", "frames", "bodies", "newline", "cache", "style")
 
     def __init__(self, simple: bool, frame, raw: str, cache: FrameCache):
         self.simple = simple
@@ -45,6 +51,7 @@ class BacktraceBuilder:
         self.newline = raw[-1:] == "\n"
         self.bodies = [raw[:-1] if self.newline else raw]
         self.cache = cache
+        self.style = _frame_style(frame, simple)
 
     def offer(self, text: str, raw: str) -> bool:
         if self.simple:
@@ -63,25 +70,22 @@ class BacktraceBuilder:
         self.frames.append(frame)
         self.newline = raw[-1:] == "\n"
         self.bodies.append(raw[:-1] if self.newline else raw)
+        if self.style == "full" or self.style == "brief":
+            self.style = _frame_style(frame, self.simple)
         return True
 
+    def continuation(self) -> dict:
+        """The cache whose hits may be appended without going through offer()."""
+        cache = self.cache
+        if not self.simple:
+            return cache.plain_full_frames
+        return cache.brief_frames if self.style == "brief" else cache.simple_frames
+
     def finish(self, stream: str) -> Backtrace:
-        frames = self.frames
-        style = "full"
-        # map/attrgetter keep these per-frame scans in C: backtraces are the bulk of a profile
-        if self.simple:
-            style = "brief"
-            if None in map(_symbol, frames) or any(map(_module, frames)):
-                style = "simple"
-        elif None in map(_symbol, frames):
-            for f in frames:
-                if f.symbol is None and " : 0x" in f.text:
-                    style = "syms"
-                    break
         raw = "\n".join(self.bodies)
         if self.newline:
             raw += "\n"
-        return Backtrace(raw=raw, stream=stream, frames=frames, style=style)
+        return Backtrace(raw=raw, stream=stream, frames=self.frames, style=self.style)
 
 
 class LineMachine:
@@ -102,7 +106,6 @@ class LineMachine:
         out: list[Event] = []
         line = self._line
         cache = self.frames
-        # only plain frames (role "frame") may continue a backtrace on the fast path
         full_get = cache.plain_full_frames.get
         simple_get = cache.simple_frames.get
         stream = self.stream
@@ -110,7 +113,7 @@ class LineMachine:
         # the pending backtrace's own lists, kept in locals for the hot loop
         cont_get = frames_append = bodies_append = None
         if pending.__class__ is BacktraceBuilder:
-            cont_get = simple_get if pending.simple else full_get
+            cont_get = pending.continuation().get
             frames_append, bodies_append = pending.frames.append, pending.bodies.append
         for body in lines:
             # Fast paths, all equivalent to the general path in _line: a frame line
@@ -130,7 +133,7 @@ class LineMachine:
                     simple = True
                 if frame is not None:
                     self.pending = pending = BacktraceBuilder(simple, frame, body + "\n", cache)
-                    cont_get = simple_get if simple else full_get
+                    cont_get = pending.continuation().get
                     frames_append, bodies_append = pending.frames.append, pending.bodies.append
                     continue
             if cont_get is not None or pending is None:
@@ -144,13 +147,13 @@ class LineMachine:
                     out.append(TextLine(raw=body + "\n", stream=stream, text=body))
                     continue
             line(body, body + "\n", out)
-            if self.pending is not pending:
-                pending = self.pending
-                if pending.__class__ is BacktraceBuilder:
-                    cont_get = simple_get if pending.simple else full_get
-                    frames_append, bodies_append = pending.frames.append, pending.bodies.append
-                else:
-                    cont_get = None
+            pending = self.pending
+            if pending.__class__ is BacktraceBuilder:
+                # a new backtrace, or offer() took a frame that may have changed the style
+                cont_get = pending.continuation().get
+                frames_append, bodies_append = pending.frames.append, pending.bodies.append
+            else:
+                cont_get = None
         return out
 
     def feed_last(self, body: str) -> list[Event]:
