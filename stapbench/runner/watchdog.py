@@ -7,7 +7,7 @@ It blocks reading a pipe whose only writer is the parent: ``done`` means the
 run ended normally; end-of-file without it means the parent died, and the
 watchdog stops the stap group (SIGINT, then SIGTERM, then SIGKILL).
 
-Run as ``python -m stapbench.runner.watchdog PGID GRACE TERM_GRACE``.
+Run by :func:`start_watchdog` as ``python -c ... PGID GRACE TERM_GRACE``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,16 @@ import subprocess
 import sys
 
 DONE = b"done\n"
+# -c rather than -m: the package is imported first either way, and -m would
+# warn that this module was already imported by it
+_ENTRY = "import sys; from stapbench.runner.watchdog import main; sys.exit(main(sys.argv[1:]))"
 
 
 def start_watchdog(pgid: int, grace: float, term_grace: float) -> subprocess.Popen:
     """Start the watchdog for ``pgid``; the caller keeps ``proc.stdin`` open
     until the run ends, then calls :func:`release_watchdog`."""
     return subprocess.Popen(
-        [sys.executable, "-m", "stapbench.runner.watchdog", str(pgid), repr(grace), repr(term_grace)],
+        [sys.executable, "-c", _ENTRY, str(pgid), repr(grace), repr(term_grace)],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True, close_fds=True,
     )
