@@ -158,3 +158,12 @@ def test_record_then_replay_shows_the_same_output(shell, monkeypatch, capsys, tm
     assert hits == [line for line in first.splitlines() if line.startswith("hit ")] == [f"hit {n}" for n in range(30)]
     shell.run_cell_magic("stap", "--record {where}", "probe begin {}")
     assert "already holds a recorded run" in capsys.readouterr().out
+
+
+def test_a_missing_stap_is_reported(shell, capsys, tmp_path):
+    shell.run_line_magic("config", f"StapMagics.stap_path = {str(tmp_path / 'no-such-stap')!r}")
+    shell.run_cell_magic("stap", "--out r", "probe begin {}")
+    out = capsys.readouterr().out
+    assert "%%stap: could not start" in out and "no-such-stap" in out
+    r = shell.user_ns["r"]
+    assert r.finished.is_set() and r.stop_reason == "error"
