@@ -168,3 +168,21 @@ def test_a_missing_stap_is_reported(shell, capsys, tmp_path):
     assert "%%stap: could not start" in out and "no-such-stap" in out
     r = shell.user_ns["r"]
     assert r.finished.is_set() and r.stop_reason == "error"
+
+
+def test_widget_view_is_plugged_in_by_config(shell, monkeypatch, tmp_path):
+    pytest.importorskip("anywidget")
+    from stapbench.views import RunView
+
+    monkeypatch.setenv("FAKE_STAP_LINES", "20")
+    shell.run_line_magic("config", "StapMagics.view = 'widget'")
+    shell.run_line_magic("config", f"StapMagics.source_roots = [{str(tmp_path)!r}]")
+    try:
+        shell.run_cell_magic("stap", "--out r", "probe begin {}")
+    finally:
+        shell.run_line_magic("config", "StapMagics.view = 'text'")
+    magics = next(c for c in shell.configurables if type(c).__name__ == "StapMagics")
+    view = magics._displays[shell.user_ns["r"]]
+    assert isinstance(view, RunView) and view.closed
+    assert "hit 19" in view.static_text()
+    assert [str(p) for p in view.symbolizer.source_roots] == [str(tmp_path)]

@@ -84,6 +84,7 @@ class StapMagics(Magics, Configurable):
         self.runs: list[Run] = []  # background runs, newest last
         self.last_run: Run | None = None
         self._displays = weakref.WeakKeyDictionary()  # run -> what shows it
+        self._symbolizer_cache = None
 
     # --- %%stap ---------------------------------------------------------------------
 
@@ -173,11 +174,20 @@ class StapMagics(Magics, Configurable):
         if self.view == "widget":
             from ..views import RunView
 
-            view = RunView(run, cell_source=cell)
+            view = RunView(run, cell_source=cell, symbolizer=self._symbolizer())
             view.show()
             return view
         return TextRunDisplay(run, shell=self.shell, max_lines=self.max_lines,
                               max_rate=self.max_updates_per_second).start()
+
+    def _symbolizer(self):
+        """One symbolizer (its caches) per set of source roots, shared by the runs' views."""
+        from ..symbols import Symbolizer
+
+        key = tuple(self.source_roots)
+        if self._symbolizer_cache is None or self._symbolizer_cache[0] != key:
+            self._symbolizer_cache = (key, Symbolizer(source_roots=key))
+        return self._symbolizer_cache[1]
 
     # --- %stap_stop -----------------------------------------------------------------
 
