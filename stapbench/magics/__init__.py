@@ -19,4 +19,6 @@ def unload_ipython_extension(ipython):
     global _magics
     if _magics is not None:
         _magics.stop_all()
+        if _magics in ipython.configurables:  # so %config finds the next one only
+            ipython.configurables.remove(_magics)
         _magics = None
