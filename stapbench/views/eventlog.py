@@ -118,13 +118,11 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         self._schedule = schedule or _Scheduler()
         self._lock = threading.RLock()
         self._groups: deque[Group] = deque(maxlen=max_groups)
-        self._by_id: dict[int, Group] = {}
         self._grouper = Grouper()
         self._counter = ProbeCounter()
         self._rows_cache: dict[int, tuple[int, dict]] = {}
         self._last_flush = float("-inf")
         self._timer_pending = False
-        self._dirty = False
         self._events_seen = 0
         self._flushing = False
         self.updates = 0  # front-end updates sent (flushes)
@@ -138,7 +136,8 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         with self._lock:
             for event in events:
                 self._ingest(event)
-            self._dirty = True
+            if self._timer_pending:  # a flush is due anyway: nothing more to do
+                return
         self._request_flush()
 
     def _ingest(self, event: Event) -> None:
@@ -146,23 +145,29 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         group, new = self._grouper.feed(event)
         if not new:
             return
-        if len(self._groups) == self._groups.maxlen:
-            old = self._groups[0]
-            self._by_id.pop(old.id, None)
-            self._rows_cache.pop(old.id, None)
-        self._groups.append(group)
-        self._by_id[group.id] = group
+        groups = self._groups
+        if len(groups) == groups.maxlen:
+            self._rows_cache.pop(groups[0].id, None)
+        groups.append(group)  # ids are consecutive: group(id) is an index into the deque
         self._counter.add(group)
 
     def group(self, group_id: int) -> Group | None:
         """A kept group by id (None once it was dropped for memory)."""
         with self._lock:
-            return self._by_id.get(group_id)
+            if not self._groups or group_id < 0:
+                return None
+            index = group_id - self._groups[0].id
+            return self._groups[index] if 0 <= index < len(self._groups) else None
 
     @property
     def groups(self) -> list[Group]:
         with self._lock:
             return list(self._groups)
+
+    @property
+    def counter(self) -> ProbeCounter:
+        """Hits per probe over the whole run (shared with RunView's static window)."""
+        return self._counter
 
     @property
     def probe_counts(self) -> dict[str, int]:
@@ -252,7 +257,6 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
                          total_events=self._events_seen, retained=len(self._groups),
                          matched=n)
             self._last_flush = self._clock()
-            self._dirty = False
             self.updates += 1
             # still under the lock: a timer flush and a reader-thread flush must not interleave
             self._flushing = True

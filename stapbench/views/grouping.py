@@ -36,6 +36,14 @@ MAX_KEY = 80
 
 
 def text_key(text: str) -> str:
+    # fast path: the first word is usually the key (one split, no regex)
+    head = text.split(None, 1)
+    if head:
+        token = head[0]
+        if not token[0].isdigit() and token[0] not in "+-=:,;" and "=" not in token:
+            token = token.rstrip(":,;")
+            if token:
+                return token[:MAX_KEY]
     for token in text.split():
         token = token.split("=", 1)[0].rstrip(":,;")
         if not token or _NUMBERISH.match(token):
@@ -81,15 +89,12 @@ class Group:
     key: str
     head: Event  # the event that started the group
     items: list[Event] = field(default_factory=list)  # backtraces and dumps that joined it
-    signatures: set = field(default_factory=set)
+    signatures: set | None = None  # what joined (see _signature); None until something does
+    is_hit: bool = True  # a probe's output, not one of stap's own messages (key "stap:...")
 
     @property
     def events(self) -> list[Event]:
         return [self.head, *self.items]
-
-    @property
-    def is_hit(self) -> bool:
-        return not self.key.startswith("stap:")
 
 
 class Grouper:
@@ -101,16 +106,26 @@ class Grouper:
         self.next_id = 0
 
     def feed(self, event: Event) -> tuple[Group, bool]:
+        if type(event) is TextLine:  # the hot path: a probe's printf line starts a hit
+            group = self.current = Group(self.next_id, text_key(event.text), event)
+            self.next_id += 1
+            return group, True
         cur = self.current
-        if _attachable(event) and cur is not None and _signature(event) not in cur.signatures:
-            cur.items.append(event)
-            cur.signatures.add(_signature(event))
-            return cur, False
-        group = Group(self.next_id, _own_key(event), event)
+        attachable = _attachable(event)
+        if attachable and cur is not None:
+            sig = _signature(event)
+            if cur.signatures is None:
+                cur.signatures = set()
+            if sig not in cur.signatures:
+                cur.items.append(event)
+                cur.signatures.add(sig)
+                return cur, False
+        key = _own_key(event)
+        group = Group(self.next_id, key, event, is_hit=not key.startswith("stap:"))
         self.next_id += 1
-        if isinstance(event, TextLine) or _attachable(event):
-            if _attachable(event):
-                group.signatures.add(_signature(event))
+        if isinstance(event, TextLine) or attachable:
+            if attachable:
+                group.signatures = {_signature(event)}
             self.current = group
         elif not isinstance(event, Diagnostic):
             self.current = None

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import ipywidgets as W
 
-from ..model import Backtrace, Diagnostic, Event, Listing, StructDump, Summary, VarsDump
+from ..model import Backtrace, Diagnostic, Event, Listing, StructDump, Summary, TextLine, VarsDump
 from ._html import wrap_root
 from .diagnostics import render_summary_html
 from .eventlog import EventLogView
@@ -71,7 +71,6 @@ class RunView:
         self._script_path = script_path
         self.line_offset = line_offset
         self.final = final
-        self.window = EventWindow(limit=static_limit)
         self.closed = False
         self._lock = threading.RLock()
         self._diagnostics: list[Diagnostic] = []
@@ -83,6 +82,8 @@ class RunView:
         self._static_handle = None
 
         self.log = EventLogView(**(log_options or {}))
+        # the log groups and counts the same events: the static window shares its counts
+        self.window = EventWindow(limit=static_limit, counter=self.log.counter)
         self.status = W.HTML(self._status_html())
         self.diagnostics_box = W.VBox()
         self.summary = W.HTML()
@@ -120,7 +121,12 @@ class RunView:
             self.close()
 
     def _on_event(self, event: Event) -> None:
-        self.push((event,))
+        # called once per event on the runner's reader thread: keep it short
+        with self._lock:
+            self.window.add(event)
+            if type(event) is not TextLine:
+                self._note(event)
+        self.log.push((event,))
 
     def push(self, events) -> None:
         """Add events (from any thread); the views update at most 10 times a second."""
@@ -130,16 +136,23 @@ class RunView:
         with self._lock:
             for e in events:
                 self.window.add(e)
-                if isinstance(e, Diagnostic):
-                    self._diagnostics_total += 1
-                    if len(self._diagnostics) < MAX_DIAGNOSTIC_VIEWS:
-                        self._diagnostics.append(e)
-                elif isinstance(e, Listing) and len(self._listings) < MAX_LISTING_ROWS:
-                    self._listings.append(e)
-                elif isinstance(e, Summary):
-                    self._summaries.append(e)
-            self._dirty = True
+                if type(e) is not TextLine:
+                    self._note(e)
         self.log.push(events)
+
+    def _note(self, e: Event) -> None:
+        """Keep what the live parts above the log show (caller holds the lock)."""
+        if isinstance(e, Diagnostic):
+            self._diagnostics_total += 1
+            if len(self._diagnostics) < MAX_DIAGNOSTIC_VIEWS:
+                self._diagnostics.append(e)
+        elif isinstance(e, Listing) and len(self._listings) < MAX_LISTING_ROWS:
+            self._listings.append(e)
+        elif isinstance(e, Summary):
+            self._summaries.append(e)
+        else:
+            return
+        self._dirty = True
 
     def close(self) -> None:
         """The run ended: final update of the live views and of the displayed output."""

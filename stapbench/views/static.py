@@ -38,33 +38,38 @@ class EventWindow:
     diagnostics and summaries from the part in between, the counts per probe, and the
     types the run's ``-L`` listings declared."""
 
-    def __init__(self, limit: int = 2000, head: int = 200, max_keys: int = 5000):
+    def __init__(self, limit: int = 2000, head: int = 200, max_keys: int = 5000,
+                 counter: ProbeCounter | None = None):
+        """``counter``: a ProbeCounter someone else fills (a live EventLogView groups the
+        same events already); without one the window groups and counts itself."""
         self.head_size = min(head, limit)
         self.head: list[Event] = []
         self.tail: deque[Event] = deque(maxlen=max(limit - self.head_size, 0))
         self.kept: list[Event] = []
         self.total = 0
-        self.grouper = Grouper()
-        self.counter = ProbeCounter(max_keys)
+        self.grouper = Grouper() if counter is None else None
+        self.counter = counter if counter is not None else ProbeCounter(max_keys)
         self.types: dict[str, str] = {}
 
     def add(self, event: Event) -> None:
         self.total += 1
-        group, new = self.grouper.feed(event)
-        if new:
-            self.counter.add(group)
-        if isinstance(event, Listing) and len(self.types) < 10000:
+        if self.grouper is not None:
+            group, new = self.grouper.feed(event)
+            if new:
+                self.counter.add(group)
+        if type(event) is Listing and len(self.types) < 10000:
             for name, type_ in types_from_listings([event]).items():
                 self.types.setdefault(name, type_)
         if len(self.head) < self.head_size:
             self.head.append(event)
             return
-        if len(self.tail) == self.tail.maxlen and self.tail.maxlen:
-            dropped = self.tail[0]
-            if isinstance(dropped, (Diagnostic, Summary)) and len(self.kept) < MAX_KEPT:
-                self.kept.append(dropped)
-        if self.tail.maxlen:
-            self.tail.append(event)
+        tail = self.tail
+        if tail.maxlen:
+            if len(tail) == tail.maxlen:
+                dropped = tail[0]
+                if type(dropped) in (Diagnostic, Summary) and len(self.kept) < MAX_KEPT:
+                    self.kept.append(dropped)
+            tail.append(event)
         elif isinstance(event, (Diagnostic, Summary)) and len(self.kept) < MAX_KEPT:
             self.kept.append(event)
 
