@@ -102,59 +102,85 @@ class LineMachine:
         self.frames = FrameCache()
 
     def feed_lines(self, lines: list[str]) -> list[Event]:
-        """``lines`` are complete lines without their ``\\n``."""
+        """``lines`` are complete lines without their ``\\n``.
+
+        Fast paths, all equivalent to the general path in :meth:`_line`: frame
+        lines seen before (a cache key is interpreted text, so an exact hit on
+        the raw line means it needed no clean-up), empty lines and count lines.
+        FULL frames (the bulk of a profile) are looked up for the whole batch at
+        once (``map`` runs in C), and a run of consecutive hits joins the
+        pending backtrace as two list slices; SIMPLE/BRIEF frames are looked up
+        line by line.
+        """
         out: list[Event] = []
         line = self._line
         cache = self.frames
-        full_get = cache.plain_full_frames.get
+        plain_full = cache.plain_full_frames
         simple_get = cache.simple_frames.get
         stream = self.stream
+        n = len(lines)
+        full_hits = list(map(plain_full.get, lines))
         pending = self.pending
-        # the pending backtrace's own lists, kept in locals for the hot loop
-        cont_get = frames_append = bodies_append = None
+        # how the pending backtrace continues: runs of full_hits, or one lookup per line
+        runs = cont_get = None
         if pending.__class__ is BacktraceBuilder:
-            cont_get = pending.continuation().get
-            frames_append, bodies_append = pending.frames.append, pending.bodies.append
-        for body in lines:
-            # Fast paths, all equivalent to the general path in _line: a frame line
-            # seen before (cache keys are interpreted text, so an exact hit on the raw
-            # body means the line needed no clean-up), an empty line, a count line.
-            if cont_get is not None:
-                frame = cont_get(body)
+            runs, cont_get = self._continuation(pending, full_hits)
+        i = 0
+        while i < n:
+            if runs is not None:
+                if runs[i] is not None:
+                    try:
+                        j = runs.index(None, i)
+                    except ValueError:
+                        j = n
+                    pending.frames += runs[i:j]
+                    pending.bodies += lines[i:j]
+                    i = j
+                    continue
+            elif cont_get is not None:
+                frame = cont_get(lines[i])
                 if frame is not None:
-                    frames_append(frame)
-                    bodies_append(body)
+                    pending.frames.append(frame)
+                    pending.bodies.append(lines[i])
+                    i += 1
                     continue
             elif pending is None:
-                frame = full_get(body)
+                frame = full_hits[i]
                 simple = False
                 if frame is None:
-                    frame = simple_get(body)
+                    frame = simple_get(lines[i])
                     simple = True
                 if frame is not None:
-                    self.pending = pending = BacktraceBuilder(simple, frame, body + "\n", cache)
-                    cont_get = pending.continuation().get
-                    frames_append, bodies_append = pending.frames.append, pending.bodies.append
+                    self.pending = pending = BacktraceBuilder(simple, frame, lines[i] + "\n", cache)
+                    runs, cont_get = self._continuation(pending, full_hits)
+                    i += 1
                     continue
-            if cont_get is not None or pending is None:
+            body = lines[i]
+            i += 1
+            if pending is None or pending.__class__ is BacktraceBuilder:
                 # nothing else takes an empty line or one holding only a number
                 # (a profile's count line): they end a backtrace and are text
                 if not body or (body[-1].isdigit() and body.strip().isdigit()):
                     if pending is not None:
                         out.append(pending.finish(stream))
                         self.pending = pending = None
-                        cont_get = None
+                        runs = cont_get = None
                     out.append(TextLine(raw=body + "\n", stream=stream, text=body))
                     continue
             line(body, body + "\n", out)
             pending = self.pending
             if pending.__class__ is BacktraceBuilder:
                 # a new backtrace, or offer() took a frame that may have changed the style
-                cont_get = pending.continuation().get
-                frames_append, bodies_append = pending.frames.append, pending.bodies.append
+                runs, cont_get = self._continuation(pending, full_hits)
             else:
-                cont_get = None
+                runs = cont_get = None
         return out
+
+    def _continuation(self, builder: BacktraceBuilder, full_hits: list):
+        """(runs, None) for a FULL backtrace, (None, lookup) for a SIMPLE/BRIEF one."""
+        if builder.simple:
+            return None, builder.continuation().get
+        return full_hits, None
 
     def feed_last(self, body: str) -> list[Event]:
         """The final line of the input, which has no ``\\n``."""
