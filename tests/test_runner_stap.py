@@ -240,3 +240,19 @@ def test_no_password_to_give_leaves_nothing_behind(stap_bpf, demo_program, tmp_p
         r.start()
     no_stap_left.append(r.pid)
     assert r.finished.is_set() and r.stop_reason == "error"
+
+
+def test_a_pid_run_ends_when_its_target_exits(stap_bpf, demo_program, tmp_path, no_stap_left):
+    target = subprocess.Popen([str(demo_program), "40", "100"], stdout=subprocess.DEVNULL)
+    try:
+        t0 = time.monotonic()
+        r = run(REQUESTS.format(prog=demo_program) + END, pid=target.pid, runtime="bpf", timeout=120,
+                transcript_dir=tmp_path)
+        no_stap_left.append(r.pid)
+    finally:
+        target.kill()
+        target.wait()
+    assert r.stop_reason == "target exited", r.notes
+    assert time.monotonic() - t0 < 60
+    assert texts(r)[-1] == "END" and any(t.startswith("req ") for t in texts(r))
+    assert any(f"target process {target.pid} exited" in n for n in r.notes)

@@ -51,6 +51,8 @@ class RunOptions:
     #: stop the run this many seconds after the trigger exits (None: keep running)
     stop_after_trigger: float | None = 0.5
     timeout: float | None = None
+    #: with ``pid``: stop the run when that process exits (stap itself would go on)
+    stop_when_target_exits: bool = True
     runtime: str | None = None  # None: stap's default (the kernel module runtime)
     modules: list[str] = field(default_factory=list)  # -d
     ldd: bool = False

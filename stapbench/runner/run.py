@@ -46,6 +46,23 @@ IDLE_FLUSH_S = 0.1
 #: after stap exited, keep reading this long for bytes still in flight
 DRAIN_S = 0.5
 READ_SIZE = 65536  # per os.read of stap's pty or pipe
+#: how often a -x target is checked for having exited
+TARGET_CHECK_S = 0.5
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
+    try:  # a zombie is gone for tracing purposes
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return stat[stat.rfind(b")") + 2:][:1] != b"Z"
+    except OSError:
+        return False
 
 
 class RunError(RuntimeError):
@@ -103,6 +120,7 @@ class Run:
         self._timers: list[threading.Timer] = []
         self._reader: threading.Thread | None = None
         self._exited = False
+        self._next_target_check = 0.0
         self.replayed = False
 
     # --- public state --------------------------------------------------------------
@@ -305,6 +323,8 @@ class Run:
                 if exited_at is None and not proc.child.isalive():
                     self._exited = True
                     exited_at = time.monotonic()
+                if exited_at is None:
+                    self._watch_target()
                 if exited_at is not None and not readable and time.monotonic() - exited_at > DRAIN_S:
                     break  # something stap started still holds the pty or the pipe
             if exited_at is None:
@@ -316,6 +336,19 @@ class Run:
             self._kill_now()
         finally:
             self._finish()
+
+    def _watch_target(self) -> None:
+        """With -x, stap outlives its target; end the run when the target is gone."""
+        pid = self.options.pid
+        if pid is None or not self.options.stop_when_target_exits or self._stopper is not None:
+            return
+        now = time.monotonic()
+        if now < self._next_target_check:
+            return
+        self._next_target_check = now + TARGET_CHECK_S
+        if not _process_exists(pid):
+            self._note(f"target process {pid} exited; stopping stap")
+            self.stop(reason="target exited")
 
     def _ingest(self, stream: str, data: bytes) -> None:
         with self._write_lock:
