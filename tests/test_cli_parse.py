@@ -108,3 +108,14 @@ def test_console_script_entry_point_is_main():
     from stapbench.cli import main
 
     assert main(["parse", str(HERE / "verbose.txt")]) == 0
+
+
+def test_layers_register_subcommands_and_missing_layers_are_skipped(monkeypatch):
+    from stapbench import cli
+
+    monkeypatch.setattr(cli, "SUBCOMMANDS", ["stapbench.parser.commands", "stapbench.no_such_layer.commands"])
+    parser = cli.build_parser()
+    args = parser.parse_args(["fold", "-"])
+    assert args.func.__name__ == "run_fold"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["no-such-command"])

@@ -45,11 +45,17 @@ class BacktraceBuilder:
 
     __slots__ = ("simple", "frames", "bodies", "newline", "cache", "style")
 
-    def __init__(self, simple: bool, frame, raw: str, cache: FrameCache):
+    def __init__(self, simple: bool, frame, raw: str, cache: FrameCache, newline: bool | None = None):
+        """``raw`` is the first line with its ``\\n``, or without it when ``newline``
+        is given (the hot loop passes the bare line and ``newline=True``)."""
         self.simple = simple
         self.frames = [frame]
-        self.newline = raw[-1:] == "\n"
-        self.bodies = [raw[:-1] if self.newline else raw]
+        if newline is None:
+            newline = raw[-1:] == "\n"
+            if newline:
+                raw = raw[:-1]
+        self.newline = newline
+        self.bodies = [raw]
         self.cache = cache
         self.style = _frame_style(frame, simple)
 
@@ -82,10 +88,10 @@ class BacktraceBuilder:
         return cache.brief_frames if self.style == "brief" else cache.simple_frames
 
     def finish(self, stream: str) -> Backtrace:
-        raw = "\n".join(self.bodies)
+        bodies = self.bodies
         if self.newline:
-            raw += "\n"
-        return Backtrace(raw=raw, stream=stream, frames=self.frames, style=self.style)
+            bodies.append("")  # so the join ends with the last line's newline
+        return Backtrace(raw="\n".join(bodies), stream=stream, frames=self.frames, style=self.style)
 
 
 class LineMachine:
@@ -151,7 +157,7 @@ class LineMachine:
                     frame = simple_get(lines[i])
                     simple = True
                 if frame is not None:
-                    self.pending = pending = BacktraceBuilder(simple, frame, lines[i] + "\n", cache)
+                    self.pending = pending = BacktraceBuilder(simple, frame, lines[i], cache, True)
                     runs, cont_get = self._continuation(pending, full_hits)
                     i += 1
                     continue
