@@ -64,8 +64,11 @@ def run_command(args: argparse.Namespace) -> int:
 
     def write(stream, text):
         with lock:
-            stream.write(text)
-            stream.flush()
+            try:
+                stream.write(text)
+                stream.flush()
+            except BrokenPipeError:  # | head: the reader has gone, stop tracing for it
+                run.stop(reason="output closed")
 
     if args.json:
         run.on_event.append(lambda e: write(out, dumps_event(e) + "\n"))

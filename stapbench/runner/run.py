@@ -110,6 +110,7 @@ class Run:
         self.ended_at: float | None = None
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
+        self._stop_lock = threading.Lock()
         self._proc: StapProcess | None = None
         self._watchdog: subprocess.Popen | None = None
         self._writer: TranscriptWriter | None = None
@@ -261,13 +262,10 @@ class Run:
     def stop(self, reason: str = "stopped", *, wait: bool = False, grace: float | None = None) -> "Run":
         """Stop the run: SIGINT to stap (end probes run), escalating to SIGTERM and
         SIGKILL of its process group.  Returns at once unless ``wait``."""
-        with self._lock:
-            if self._proc is None or self.finished.is_set() or self._stopper is not None:
-                pass
-            else:
+        with self._stop_lock:
+            if self._proc is not None and not self.finished.is_set() and self._stopper is None:
                 if self.stop_reason is None:
                     self.stop_reason = reason
-                self._stop_trigger()
                 self._stopper = threading.Thread(
                     target=self._escalate, args=(grace if grace is not None else self.options.grace,),
                     name="stapbench-stop", daemon=True)
@@ -277,6 +275,7 @@ class Run:
         return self
 
     def _escalate(self, grace: float) -> None:
+        self._stop_trigger()  # first: its last requests are no longer traced anyway
         self.stop_signal = stop_group(
             self._proc.pid, grace=grace, term_grace=self.options.term_grace,
             is_done=lambda: self._exited, log=self._note)
