@@ -290,3 +290,29 @@ def test_run_view_accompany_keeps_the_widget_and_fills_the_static_output():
     assert set(view._static_handle.updates[0][0]) == {"text/html", "text/plain"}
     with pytest.raises(ValueError):
         RunView(final="sometimes")
+
+
+def test_run_view_static_render_while_events_stream_from_another_thread():
+    import threading
+
+    view = RunView(symbolizer=False)
+    stop = threading.Event()
+    words = [f"probe{i}" for i in range(300)]  # many keys: the counts dict keeps growing
+
+    def reader():
+        i = 0
+        while not stop.is_set():
+            view._on_event(TextLine(raw="x\n", text=f"{words[i % 300]}{i // 300 % 50} {i}"))
+            i += 1
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    try:
+        for _ in range(30):
+            parse(view.static_html())
+            view.static_text()
+    finally:
+        stop.set()
+        thread.join()
+    view.close()
+    assert view.log.total_events == view.window.total > 0

@@ -165,6 +165,11 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
             return list(self._groups)
 
     @property
+    def lock(self):
+        """Held while events are ingested and while a page is computed and sent."""
+        return self._lock
+
+    @property
     def counter(self) -> ProbeCounter:
         """Hits per probe over the whole run (shared with RunView's static window)."""
         return self._counter

@@ -226,12 +226,14 @@ class RunView:
 
     # ------------------------------------------------------------------ output
     def static_html(self) -> str:
-        with self._lock:
+        # the log's lock too: its ingest updates the counts the render reads (order: log, then ours,
+        # as on the flush path, which calls _refresh under the log's lock)
+        with self.log.lock, self._lock:
             return render_html(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
                                script_path=self.script_path, line_offset=self.line_offset)
 
     def static_text(self) -> str:
-        with self._lock:
+        with self.log.lock, self._lock:
             return render_text(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
                                script_path=self.script_path, line_offset=self.line_offset)
 
