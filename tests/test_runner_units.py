@@ -148,3 +148,26 @@ def test_watchdog_leaves_the_group_alone_after_a_normal_end():
     assert p.poll() is None
     p.kill()
     p.wait()
+
+
+def test_replay_of_a_hand_made_folder(tmp_path):
+    """A transcript composed by hand (no index, no meta): stdout then stderr, parsed and not lost."""
+    from stapbench.runner import replay
+
+    (tmp_path / "stdout.bin").write_bytes(b"ERROR: printed by a probe\nhit \xff\n")
+    (tmp_path / "stderr.bin").write_bytes(
+        b"semantic error: unresolved function foo (similar: log): identifier 'foo' at /tmp/a.stp:2:7\n"
+        b"        source:   foo(1)\n"
+        b"                  ^\n")
+    r = replay(tmp_path)
+    assert r.finished.is_set() and r.exit_status is None
+    assert [(e.type, e.stream) for e in r.events if e.stream == "stdout"] == [("text", "stdout")] * 2
+    assert r.events[1].raw.encode("utf-8", "surrogateescape") == b"hit \xff\n"
+    assert [(d.kind, d.line, d.column) for d in r.diagnostics] == [("semantic", 2, 7)]
+
+
+def test_replay_of_a_missing_folder_is_a_clear_error(tmp_path):
+    from stapbench.runner import replay
+
+    with pytest.raises(FileNotFoundError, match="no run folder"):
+        replay(tmp_path / "nope")
