@@ -19,12 +19,11 @@ One deliberate difference: the script passes each stack to ``printf`` as the
 as it is.
 
 How it is fast: each distinct line is cleaned once (a cache), so the per-line
-work is a dict lookup done by ``map`` in C.  Every line becomes a token: a
-cleaned frame, ``b""`` for a skipped line, or ``b"\\n" + digits`` for a count (a
-frame can never hold a newline).  Joining all tokens in *reverse* with ``;``
-puts each stack root-first right after its count, so one ``split(b"\\n")``
-yields ``COUNT;root;...;leaf;`` pieces: Python code runs per stack, not per
-line.
+work is a dict lookup done by ``map`` in C.  Every line becomes a token:
+``b";" + frame``, ``b""`` for a skipped line, or ``b"\\n" + digits`` for a count
+(a frame can never hold a newline).  Joining all tokens in *reverse* puts each
+stack root-first right after its count, so one ``split(b"\\n")`` yields
+``COUNT;root;...;leaf`` pieces: Python code runs per stack, not per line.
 """
 
 from __future__ import annotations
@@ -42,7 +41,7 @@ _SLICE = 4096
 
 
 def _token(line: bytes) -> bytes:
-    """A line -> its token: the cleaned frame, b"" (skip) or b"\\n" + count digits."""
+    """A line -> its token: b";" + the cleaned frame, b"" (skip) or b"\\n" + count digits."""
     m = _COUNT.match(line)
     if m is not None:
         return b"\n" + m.group(1)
@@ -55,7 +54,7 @@ def _token(line: bytes) -> bytes:
     colon = frame.rfind(b" : ")
     if colon >= 0:
         frame = frame[colon + 3:]
-    return frame or b"-"
+    return b";" + (frame or b"-")
 
 
 class Folder:
@@ -94,15 +93,12 @@ class Folder:
         collapsed: dict[bytes, int] = {} if into is None else into
         tokens = self.tokens
         tokens.reverse()
-        pieces = b";".join(filter(None, tokens)).split(b"\n")
+        pieces = b"".join(tokens).split(b"\n")
         tokens.reverse()
-        last = len(pieces) - 1
         get = collapsed.get
         # pieces[0] holds frames after the final count: the script drops them too
-        for n in range(1, last + 1):
-            count, _, stack = pieces[n].partition(b";")
-            if stack and n != last:
-                stack = stack[:-1]  # the separator before the next count
+        for piece in pieces[1:]:
+            count, _, stack = piece.partition(b";")
             collapsed[stack] = get(stack, 0) + int(count)
         return collapsed
 
