@@ -58,7 +58,7 @@ class BacktraceView(StaticReprMixin, W.VBox):
         self.infos = analyse(backtrace, symbolizer, context=context)
         labels = [(_frame_label(i), i.index) for i in self.infos]
         self.frames = W.Select(options=labels, rows=min(max(len(labels), 2), 14),
-                               layout=W.Layout(width="auto", min_width="320px"))
+                               layout=W.Layout(width="auto", min_width="420px", max_width="55%"))
         self.frames.add_class("stapbench-frame-list")
         self.source = W.HTML(layout=W.Layout(flex="1 1 auto", min_width="360px"))
         self.source.add_class("stapbench-source-pane")
