@@ -214,3 +214,14 @@ def test_every_event_serializes_to_valid_json_lines(data):
         line.encode("utf-8")  # always valid UTF-8 text
         records.append(json.loads(line))
     assert "".join(r["raw"] for r in records).encode("utf-8", "surrogateescape") == data
+
+
+def test_cached_frames_never_stand_in_for_lines_that_need_clean_up():
+    # the first line's text (after dropping one CR) still ends in a CR; a later
+    # line that is exactly that text must be parsed on its own, in any chunking
+    data = b" 0x1 : f+0x1/0x2 at a.c\r\r\n 0x1 : f+0x1/0x2 at a.c\r\nx\n 0x1 : f+0x1/0x2 at a.c\r\n"
+    whole = parse_bytes(data)
+    assert feed_in_chunks(data, [1]) == whole
+    assert feed_in_chunks(data, [len(data) - 3, 3]) == whole
+    files = [f.file for e in whole if isinstance(e, Backtrace) for f in e.frames]
+    assert files[-1] == "a.c"

@@ -108,11 +108,18 @@ def parse_hex_list(text: str) -> list[Frame] | None:
     return [Frame(address=int(tok, 16), text=tok) for tok in text.split()]
 
 
+def _cacheable(text: str) -> bool:
+    return text[-1:] != "\r" and "\x1b" not in text and not text.startswith("^C")
+
+
 class FrameCache:
     """Parsed frames by line text.
 
     Profiles print the same frame lines over and over; parsing each distinct
-    line once is what makes the full parse fast.  Identical lines therefore
+    line once is what makes the full parse fast.  Only text that needs no
+    clean-up is cached (no trailing ``\\r``, no ANSI escape, no leading
+    ``^C``): the hot loop looks raw lines up directly, so a hit must mean the
+    same as parsing that raw line.  Identical lines therefore
     share one :class:`Frame` object: treat frames as read-only (the model's
     rule anyway).  Only frames are cached, and the cache is dropped when it
     grows past ``limit`` entries, so memory stays bounded on any input.
@@ -133,7 +140,7 @@ class FrameCache:
         frame = self.full_frames.get(text)
         if frame is None:
             frame = parse_full_frame(text)
-            if frame is not None:
+            if frame is not None and _cacheable(text):
                 if len(self.full_frames) >= self.limit:
                     self.full_frames.clear()
                     self.plain_full_frames.clear()
@@ -146,7 +153,8 @@ class FrameCache:
         frame = self.simple_frames.get(text)
         if frame is None:
             frame = parse_simple_frame(text, bare_ok)
-            if frame is not None and frame.symbol is not None:  # bare hex only counts inside a backtrace
+            # bare hex only counts inside a backtrace, so only frames with a symbol are cached
+            if frame is not None and frame.symbol is not None and _cacheable(text):
                 if len(self.simple_frames) >= self.limit:
                     self.simple_frames.clear()
                     self.brief_frames.clear()
