@@ -219,3 +219,18 @@ def test_listings():
     assert listings[7].probe == 'process("/opt/my app/bin").mark("req start")'
     assert listings[8].probe == "timer.s(1)"
     assert events[-1] == TextLine(raw="syscall.accept\n", text="syscall.accept")
+
+
+def test_semantic_error_catalog_of_stap_5_6():
+    events = parse_fixture("catalog.txt")
+    assert [e.kind for e in events] == ["note", "semantic", "semantic", "note"]
+    entry = events[1]
+    assert (entry.file, entry.line, entry.column, entry.token) == ("/home/u/t.stp", 4, 3, "printff")
+    assert entry.message == "unresolved function printff (similar: printk, tid)" and entry.similar == ["printk", "tid"]
+    assert (events[2].message, events[2].file, events[2].line) == ("no match", None, None)
+    # complete as soon as read: no need to wait for the next line
+    from stapbench.parser import StreamParser
+
+    parser = StreamParser("stderr")
+    first = parser.feed((HERE / "catalog.txt").read_bytes().split(b"\n", 2)[1] + b"\n")
+    assert [e.kind for e in first] == ["semantic"] and first[0].stream == "stderr"

@@ -29,6 +29,9 @@ _SOURCE = re.compile(r"[ \t]*source: ")
 _PASS = re.compile(r"Pass (\d+): (.*)\Z")
 _PASS_FAILED = re.compile(r"Pass (\d+): .*? failed\.(?:  .*)?\Z")
 _REAL_MS = re.compile(r"(\d+)real ms")
+# stap 5.6 --semantic-keep-going: SEMANTIC_ERROR<TAB>file<TAB>line<TAB>col<TAB>token<TAB>message
+_CATALOG = re.compile(r"SEMANTIC_ERROR\t([^\t]*)\t(\d*)\t(\d*)\t([^\t]*)\t(.*)\Z")
+_CATALOG_FRAME = re.compile(r"SEMANTIC_ERRORS(?:: \d+|_END)\Z")
 _SUPPRESSED = re.compile(r"Number of similar (?:error|warning) messages suppressed: \d+\.\Z")
 _PARSE_ERRORS = re.compile(r"\d+ parse error(?:s|\(s\))?\.\Z")
 _ERRORS_SKIPPED = re.compile(r"Number of errors: (\d+), skipped probes: (\d+)\Z")
@@ -228,9 +231,19 @@ class SummaryBuilder:
         return self.summary
 
 
+def _catalog_entry(m: re.Match, raw: str) -> Diagnostic:
+    """One line of stap 5.6's machine-readable catalog; ``details`` says where it came from."""
+    file, line, col, token, message = m.groups()
+    return Diagnostic(
+        raw=raw, severity="error", kind="semantic", message=message, token=token or None,
+        file=file or None, line=int(line) if line else None, column=int(col) if col else None,
+        similar=_similar(message), man=_MAN.findall(message), details=["SEMANTIC_ERROR catalog entry"])
+
+
 def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuilder | SummaryBuilder | None | tuple:
     """A line that starts one of stap's own messages -> its builder; ``("pass", n, rest, ms)`` for a
-    ``-v`` pass line; None when the line is nothing of stap's."""
+    ``-v`` pass line; a finished Diagnostic for a one-line catalog entry; None when the line is
+    nothing of stap's."""
     c = text[:1]
     if c not in _FIRST_CHARS:
         return None
@@ -255,6 +268,12 @@ def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuil
         return None
     if c == "T" and text.startswith("Tip: "):
         return DiagnosticBuilder("tip", "info", text[5:], raw, files)
+    if c == "S" and text.startswith("SEMANTIC_ERROR"):
+        m = _CATALOG.match(text)
+        if m is not None:
+            return _catalog_entry(m, raw)
+        if _CATALOG_FRAME.match(text):
+            return DiagnosticBuilder("note", "info", text, raw, files)
     if c == "S" and text.startswith("Skipped due to "):
         summary = SummaryBuilder()
         return summary if summary.offer(text, raw) else None

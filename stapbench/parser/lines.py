@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from ..model import Backtrace, Event, PassLine, TextLine
+from ..model import Backtrace, Diagnostic, Event, PassLine, TextLine
 from .backtrace import RETURNING_FROM, RETURNING_TO, FrameCache, parse_hex_list
 from .diagnostics import FileMemory, classify_stap_line
 from .dumps import match_struct_line, match_vars_line
@@ -250,6 +250,9 @@ class LineMachine:
                     _, number, rest, ms = found
                     out.append(PassLine(raw=raw, stream=stream, number=number, text=rest,
                                         cached=rest.startswith("using cached "), real_ms=ms))
+                elif type(found) is Diagnostic:
+                    found.stream = stream
+                    out.append(found)
                 else:
                     self.pending = found
                 return
