@@ -126,6 +126,9 @@ class LineMachine:
         stream = self.stream
         n = len(lines)
         full_hits = list(map(plain_full.get, lines))
+        # 1 where a line is a cached FULL frame: bytes.find locates the end of a run
+        # in C (list.index(None) would call the dataclass __eq__ on every frame)
+        hit_flags = bytes(map(bool, full_hits))
         pending = self.pending
         # how the pending backtrace continues: runs of full_hits, or one lookup per line
         runs = cont_get = None
@@ -135,9 +138,8 @@ class LineMachine:
         while i < n:
             if runs is not None:
                 if runs[i] is not None:
-                    try:
-                        j = runs.index(None, i)
-                    except ValueError:
+                    j = hit_flags.find(0, i)
+                    if j < 0:
                         j = n
                     pending.frames += runs[i:j]
                     pending.bodies += lines[i:j]
