@@ -106,7 +106,7 @@ class Folder:
 def collapse_lines(lines: Iterable[bytes], collapsed: dict[bytes, int] | None = None) -> dict[bytes, int]:
     """Fold lines (without their ``\\n``) into ``{stack: count}``."""
     folder = Folder()
-    folder.feed_lines(list(lines))
+    folder.feed_lines(lines if isinstance(lines, list) else list(lines))
     return folder.collapsed(collapsed)
 
 
