@@ -17,32 +17,11 @@ pending construct after stap has gone quiet.
 from __future__ import annotations
 
 import codecs
-import gc
-from contextlib import contextmanager
-
+from ..gcpause import gc_paused
 from ..model import Event
 from .lines import LineMachine
 
 STREAMS = ("merged", "stdout", "stderr")
-
-
-@contextmanager
-def _gc_paused():
-    """Pause the cyclic garbage collector while a chunk is parsed.
-
-    Parsing allocates many small objects (events, frames) that form no cycles;
-    collections triggered in the middle of that scan every live event again and
-    cost about a third of the parse time.  Reference counting still frees
-    everything; the collector is re-enabled (if it was) right after the chunk.
-    """
-    was_enabled = gc.isenabled()
-    if was_enabled:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class StreamParser:
@@ -85,7 +64,7 @@ class StreamParser:
         last = lines.pop()
         if last:
             self._partial.append(last)
-        with _gc_paused():
+        with gc_paused():
             return self._machine.feed_lines(lines)
 
     def flush(self) -> list[Event]:

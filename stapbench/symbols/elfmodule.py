@@ -9,37 +9,17 @@ table the first time it is needed.  Both are built once per build-id by the
 
 from __future__ import annotations
 
-import gc
 import os
 import struct
 from bisect import bisect_right
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import NoteSection, SymbolTableSection
 
+from ..gcpause import gc_paused
 from . import linetable
-
-
-@contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector while indexing.
-
-    Indexing allocates hundreds of thousands of objects (symbol entries, line
-    rows, pyelftools' DIEs) and frees almost none: every few hundred
-    allocations the collector would rescan a heap that only grows (measured:
-    18% of a cold nginx run, 35% for libc's debuginfo).  The collector is
-    enabled again afterwards if it was before.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(slots=True, frozen=True)
