@@ -8,4 +8,5 @@ pytest_plugins = [
     "tests.support.nginx_build",
     "tests.support.jupyterlab",
     "tests.support.compose",
+    "tests.support.recordings",
 ]

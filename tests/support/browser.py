@@ -1,0 +1,96 @@
+"""Helpers for the browser tests: notebooks built with nbformat, cell outputs, screenshots.
+
+Locators rely on JupyterLab's own markup: an HTML output's rendered node carries
+``data-mime-type="text/html"``, a widget output holds ``.jupyter-widgets``, so a cell's
+live widget and its static render (what a saved notebook keeps) are found apart.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import textwrap
+from pathlib import Path
+
+import nbformat
+
+from .jupyterlab import ARTIFACTS_DIR, KERNELSPEC
+
+TIMEOUT_MS = 60_000
+
+
+def new_notebook(cells: list[str], *, kernel: bool = True):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(textwrap.dedent(src).strip()) for src in cells]
+    if kernel:
+        nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    return nb
+
+
+def write_notebook(server, name: str, cells: list[str]) -> str:
+    nbformat.write(new_notebook(cells), server.root / name)
+    return name
+
+
+def code_cell(page, index: int):
+    return page.locator(".jp-Notebook .jp-CodeCell").nth(index)
+
+
+def static_output(cell):
+    """The cell's ``text/html`` outputs (the saved, kernel-less form of a view)."""
+    return cell.locator('.jp-OutputArea-output[data-mime-type="text/html"]')
+
+
+def widget_output(cell):
+    """The cell's live widget outputs (JupyterLab gives a widget's output node no mime type)."""
+    return cell.locator(".jp-OutputArea-output:has(.jupyter-widgets)")
+
+
+def shot(page, name: str) -> Path:
+    """An extra screenshot at a key step (the ``page`` fixture takes one at the end)."""
+    path = ARTIFACTS_DIR() / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def function_call_line(source: Path, function: str, call: str) -> int:
+    """The line of ``call`` inside ``function``'s definition (nginx style: the name at
+    column 0 of its own line, the body closed by ``}`` at column 0), read from the source."""
+    lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(function + "("))
+    end = next(i for i in range(start, len(lines)) if lines[i] == "}")
+    found = [i + 1 for i in range(start, end) if call in lines[i]]
+    assert len(found) == 1, f"{call!r} occurs {len(found)} times in {function}"
+    return found[0]
+
+
+def assert_no_xss(page, area) -> None:
+    """Nothing from the payloads ran or became an element."""
+    assert page.dialogs == [], f"a dialog fired: {page.dialogs}"
+    assert page.evaluate("() => typeof window.__xss") == "undefined"
+    assert area.locator("img[src='x']").count() == 0
+    assert area.locator("script").count() == 0
+    # no element anywhere carries an inline handler taken from the payload
+    assert area.locator("[onerror]").count() == 0
+
+
+def open_in_fresh_workspace(page, server, name: str, *, timeout_ms: int = TIMEOUT_MS) -> None:
+    """Open ``name`` in a workspace of its own, so JupyterLab restores no tab of an earlier
+    test (its default workspace would reopen them, and run-all would hit the wrong one),
+    and wait until that notebook is the current widget."""
+    workspace = "t" + secrets.token_hex(6)
+    page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
+    page.wait_for_selector(".jp-Notebook", timeout=timeout_ms)
+    page.wait_for_function(
+        "(name) => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;"
+        " return w && w.context && w.context.path === name; }", arg=name, timeout=timeout_ms)
+    dismiss_news_toast(page)
+
+
+def dismiss_news_toast(page) -> None:
+    """JupyterLab asks whether to fetch its news in a toast that covers the bottom right."""
+    no = page.locator(".jp-toast-button", has_text="No")
+    try:
+        no.first.click(timeout=3000)
+    except Exception:  # the toast did not come up: nothing to dismiss
+        pass

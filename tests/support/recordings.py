@@ -1,0 +1,213 @@
+"""Recorded run folders for the browser tests, written through the runner's own TranscriptWriter.
+
+A recorded folder is what ``%%stap --record`` leaves (see ``stapbench/runner/transcript.py``):
+``replay(folder)`` rebuilds the Run from it with no stap.  The transcripts here are what
+the kernel runtime would print (the BPF runtime that runs on these machines has no
+``print_ubacktrace()`` and no ``$var$``), composed from the real nginx build:
+
+* the backtrace: real symbols, sizes and return addresses (``tests.support.compose``);
+* the ``$c$`` / ``$c$$`` dumps of ``ngx_connection_t``: the member names and their order
+  come from the build's DWARF (``Symbolizer.member_types``), the values are plausible ones
+  printed in stap's pretty-printer formats (FORMATS.md §2.2, 32-argument limit included);
+* the diagnostic: real stap output (``stap -p2`` through the runner, ``--check``) when
+  stap is installed, else the same message composed in stap 4.8's exact format.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stapbench.runner.transcript import SCRIPT, TranscriptWriter, write_meta
+
+from .compose import NGINX_CLOSE_CHAIN, compose_chain, ubacktrace_text
+
+#: what the XSS tests put everywhere a string from stap output can appear
+XSS_SCRIPT = "<script>window.__xss=1</script>"
+XSS_IMG = '<img src=x onerror="window.__xss=1">'
+
+#: stap prints at most this many values in one pretty-printed dump, then `...`
+STAP_DUMP_ARGS = 32
+
+
+def record_run(folder: Path, script: str, chunks: Iterable[tuple[str, bytes]], *,
+               argv: list[str] | None = None, exit_status: int = 0, stop_reason: str = "exited",
+               chunk_size: int = 1 << 16) -> Path:
+    """A run folder as the runner writes it: ``script.stp``, the streams through
+    TranscriptWriter (in ``chunk_size`` pieces, as a pipe would deliver them), ``meta.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SCRIPT).write_text(script, encoding="utf-8")
+    started = time.time()
+    writer = TranscriptWriter(folder)
+    try:
+        for stream, data in chunks:
+            for at in range(0, len(data), chunk_size):
+                writer.write(stream, data[at:at + chunk_size])
+    finally:
+        writer.close()
+    write_meta(folder, {
+        "version": 1, "argv": argv or ["stap", str(folder / SCRIPT)], "stap_pid": None, "marker": None,
+        "started_at": started, "ready_at": started, "ended_at": time.time(), "exit_status": exit_status,
+        "stop_reason": stop_reason, "stop_signal": None, "trigger_status": None, "notes": [],
+    })
+    return folder
+
+
+# --------------------------------------------------------------------------- nginx hit
+
+def _scalar(name: str, type_: str, values: dict[str, str]) -> str:
+    if name in values:
+        return values[name]
+    if "*" in type_ or type_.endswith("_pt"):  # pointers, nginx's function pointer typedefs
+        return f"0x55d0c1{(zlib.crc32(name.encode()) & 0xffff) * 16:06x}"
+    return "0"
+
+
+def pretty_dump(symbolizer, binary: Path, type_name: str, *, deep: bool, values: dict[str, str],
+                nested: dict[str, dict[str, str]]) -> str:
+    """``$c$`` (shallow) or ``$c$$`` (deep) of a struct as stap prints it: members in DWARF
+    order, nested structs ``{...}`` when shallow, expanded when deep, at most
+    ``STAP_DUMP_ARGS`` values then ``...``."""
+    budget = [STAP_DUMP_ARGS]
+
+    def struct(type_: str, vals: dict[str, str]) -> str:
+        parts = []
+        for name, mtype in symbolizer.member_types(str(binary), type_).items():
+            if budget[0] <= 0:
+                parts.append("...")
+                break
+            if symbolizer.member_types(str(binary), mtype) and "*" not in mtype:
+                if not deep:
+                    parts.append(f".{name}={{...}}")
+                    continue
+                parts.append(f".{name}={struct(mtype, nested.get(name, {}))}")
+                continue
+            budget[0] -= 1
+            parts.append(f".{name}={_scalar(name, mtype, vals)}")
+        return "{" + ", ".join(parts) + "}"
+
+    return struct(type_name, values)
+
+
+CONNECTION_VALUES = {"fd": "3", "sent": "615", "type": "1", "socklen": "16", "number": "7",
+                     "start_time": "1732540000123", "requests": "1", "log_error": "2",
+                     "proxy_protocol": "0x0", "udp": "0x0", "local_sockaddr": "0x0", "local_socklen": "0"}
+CONNECTION_NESTED = {"addr_text": {"len": "9", "data": '"127.0.0.1"'},
+                     "queue": {"prev": "0x0", "next": "0x0"}}
+
+
+@dataclass(frozen=True)
+class NginxHit:
+    printf_line: str
+    frames: list  # ComposedFrame, callee first
+    shallow: str  # the `$c$` dump
+    deep: str  # the `$c$$` dump
+
+    def stdout(self) -> bytes:
+        return (self.printf_line + "\n" + ubacktrace_text(self.frames)
+                + f"$c$={self.shallow}\n$c$$={self.deep}\n").encode()
+
+
+def nginx_close_hit(symbolizer, binary: Path) -> NginxHit:
+    frames = compose_chain(binary, NGINX_CLOSE_CHAIN)
+    args = dict(symbolizer=symbolizer, binary=binary, type_name="ngx_connection_t",
+                values=CONNECTION_VALUES, nested=CONNECTION_NESTED)
+    return NginxHit(printf_line=f"close fd={CONNECTION_VALUES['fd']} number={CONNECTION_VALUES['number']}",
+                    frames=frames, shallow=pretty_dump(deep=False, **args), deep=pretty_dump(deep=True, **args))
+
+
+def nginx_script(binary: Path) -> str:
+    return (f'probe process("{binary}").function("ngx_close_connection") {{\n'
+            '  printf("close fd=%d number=%d\\n", $c->fd, $c->number)\n'
+            "  print_ubacktrace()\n"
+            '  printf("$c$=%s\\n", $c$)\n'
+            '  printf("$c$$=%s\\n", $c$$)\n'
+            "}\n")
+
+
+# --------------------------------------------------------------------------- a diagnostic
+
+#: the typo sits after other code on its line, so the caret's column is not the indent
+TYPO_SCRIPT = ("probe process(\"{binary}\").function(\"ngx_close_connection\") {{\n"
+               "  if ($c->fd > 0) printff(\"fd=%d\\n\", $c->fd)\n"
+               "}}\n")
+TYPO_LINE, TYPO_TOKEN = 2, "printff"
+
+
+def stap_check(folder: Path, script: str, *, timeout: float = 120) -> bool:
+    """Record ``stap -p2`` of ``script`` through the runner (``--check``) into ``folder``;
+    False when stap is not installed or printed no semantic error."""
+    if shutil.which("stap") is None:
+        return False
+    import stapbench
+
+    run = stapbench.run(script, check=True, record=folder, timeout=timeout, runtime="bpf")
+    return any(d.kind == "semantic" for d in run.diagnostics)
+
+
+def composed_check(folder: Path, script: str, *, message: str, token: str, line: int) -> Path:
+    """The stderr stap 4.8 prints for a semantic error in ``script`` (FORMATS.md §3),
+    recorded like the runner would."""
+    source = script.splitlines()[line - 1]
+    column = source.index(token) + 1
+    caret = "".join("\t" if ch == "\t" else " " for ch in source[:column - 1])
+    path = folder / SCRIPT
+    stderr = (f"semantic error: {message}: identifier '{token}' at {path}:{line}:{column}\n"
+              f"        source: {source}\n"
+              f"                {caret}^\n\n"
+              "Pass 2: analysis failed.  [man error::pass2]\n").encode()
+    return record_run(folder, script, [("stderr", stderr)], argv=["stap", "-p2", str(path)],
+                      exit_status=1)
+
+
+def record_typo_check(folder: Path, binary: Path) -> tuple[Path, bool]:
+    """The typo script checked by real stap when it can run here, else composed.
+    Returns the folder and whether stap really ran."""
+    script = TYPO_SCRIPT.format(binary=binary)
+    if stap_check(folder, script):
+        return folder, True
+    shutil.rmtree(folder, ignore_errors=True)
+    composed_check(folder, script, message="unresolved function (similar: printf, printd)",
+                   token=TYPO_TOKEN, line=TYPO_LINE)
+    return folder, False
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@dataclass(frozen=True)
+class NginxRecording:
+    folder: Path
+    hit: NginxHit
+    binary: Path
+    source_root: Path
+
+
+@pytest.fixture(scope="session")
+def nginx_recording(tmp_path_factory, nginx_binary, nginx_source_root) -> NginxRecording:
+    """One ngx_close_connection hit: printf line, backtrace, ``$c$`` and ``$c$$``."""
+    from stapbench.symbols import Symbolizer
+
+    hit = nginx_close_hit(Symbolizer(), nginx_binary)
+    folder = tmp_path_factory.mktemp("rec") / "nginx-close"
+    record_run(folder, nginx_script(nginx_binary), [("stdout", hit.stdout())],
+               argv=["stap", "-DMAXSTRINGLEN=4096", str(folder / SCRIPT)])
+    return NginxRecording(folder, hit, nginx_binary, nginx_source_root)
+
+
+@dataclass(frozen=True)
+class CheckRecording:
+    folder: Path
+    script: str
+    real_stap: bool
+
+
+@pytest.fixture(scope="session")
+def typo_recording(tmp_path_factory, nginx_binary) -> CheckRecording:
+    folder, real = record_typo_check(tmp_path_factory.mktemp("rec") / "typo", nginx_binary)
+    return CheckRecording(folder, (folder / SCRIPT).read_text(), real)

@@ -1,0 +1,171 @@
+"""stapbench's views in a real JupyterLab 4 on Debian's chromium: a recorded nginx run (a
+backtrace composed from the real build, ``$c$``/``$c$$`` dumps of ``ngx_connection_t``) and a
+real ``stap -p2`` diagnostic, each shown live (widgets, with a kernel) and as the static
+``text/html`` a saved notebook keeps."""
+
+from __future__ import annotations
+
+import pytest
+
+from .support.browser import (
+    TIMEOUT_MS, code_cell, function_call_line, open_in_fresh_workspace, shot, static_output, widget_output,
+    write_notebook,
+)
+from .support.jupyterlab import run_all_cells
+
+pytestmark = pytest.mark.browser
+
+REQUEST_C = "src/http/ngx_http_request.c"
+CLOSER = "ngx_http_close_connection"  # frame #1: it calls ngx_close_connection(c)
+
+SETUP = """
+from stapbench.runner import replay
+from stapbench.views import RunView
+from stapbench.symbols import Symbolizer
+symbolizer = Symbolizer(source_roots=[{source_root!r}])
+"""
+
+# Shown first, then fed: the views live through the run's lifecycle.  "accompany" keeps the
+# live widget and adds the final static render as a second output.
+SHOW = """
+view = RunView(symbolizer=symbolizer, final="accompany")
+view.show()
+view.attach(replay({folder!r}))
+"""
+
+
+def open_run_notebook(page, lab_server, name: str, folders, source_root) -> None:
+    cells = [SETUP.format(source_root=str(source_root))]
+    cells += [SHOW.format(folder=str(f)) for f in folders]
+    write_notebook(lab_server, name, cells)
+    open_in_fresh_workspace(page, lab_server, name)
+    run_all_cells(page)
+
+
+@pytest.fixture
+def nginx_page(page, lab_server, nginx_recording):
+    open_run_notebook(page, lab_server, "nginx_run.ipynb", [nginx_recording.folder], nginx_recording.source_root)
+    return page
+
+
+def select_hit(widget, key: str) -> None:
+    """Click the probe hit's row in the live event log; its backtrace and dumps open below."""
+    row = widget.locator(f'.stapbench-row[data-key="{key}"]').first
+    row.wait_for(timeout=TIMEOUT_MS)
+    row.locator(".stapbench-row-head").click()
+    widget.locator(".stapbench-backtrace-view select").wait_for(timeout=TIMEOUT_MS)
+
+
+def test_selecting_a_frame_shows_its_source_line_marked(nginx_page, nginx_recording):
+    page = nginx_page
+    rec = nginx_recording
+    expected = function_call_line(rec.source_root / REQUEST_C, CLOSER, "ngx_close_connection(c);")
+    closer = next(i for i, f in enumerate(rec.hit.frames) if f.symbol == CLOSER)
+    cell = code_cell(page, 1)
+
+    # --- live widget: the hit's row, then the frame
+    widget = widget_output(cell)
+    select_hit(widget, "close")
+    frames = widget.locator(".stapbench-backtrace-view select")
+    assert frames.locator("option").count() == len(rec.hit.frames)
+    assert CLOSER in frames.locator("option").nth(closer).inner_text()
+    pane = widget.locator(".stapbench-source-pane")
+    # before: the top frame with source (ngx_close_connection, in src/core/ngx_connection.c)
+    pane.locator('.stapbench-source[data-frame-index="0"]').wait_for(timeout=TIMEOUT_MS)
+    assert pane.locator(".stapbench-source").get_attribute("data-path").endswith("src/core/ngx_connection.c")
+    frames.select_option(index=closer)
+    source = pane.locator(f'.stapbench-source[data-frame-index="{closer}"]')
+    source.wait_for(timeout=TIMEOUT_MS)
+    assert source.get_attribute("data-path").endswith(REQUEST_C)
+    assert source.get_attribute("data-target-line") == str(expected)
+    marked = source.locator(".hll")
+    assert marked.count() == 1
+    assert marked.get_attribute("data-line") == str(expected)
+    assert "ngx_close_connection(c);" in marked.inner_text()
+    assert marked.is_visible()
+    # the snippet is context around the line, not the line alone
+    assert source.locator(".stapbench-lineno").count() > 5
+    shot(page, "frame_selected_live")
+
+    # --- static render (the second output): every frame a row, the source in <details>
+    static = static_output(cell)
+    assert static.count() == 1
+    rows = static.locator("tr.stapbench-frame")
+    assert rows.count() == len(rec.hit.frames)
+    row = static.locator(f'tr.stapbench-frame[data-frame-index="{closer}"]')
+    assert CLOSER in row.inner_text() and f"{REQUEST_C}:{expected}" in row.inner_text()
+    details = static.locator(f'details.stapbench-frame-source-details[data-frame-index="{closer}"]')
+    mark = details.locator(f'.hll[data-line="{expected}"]')
+    assert not mark.is_visible()  # collapsed until the frame is chosen
+    details.locator("summary").click()
+    mark.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "ngx_close_connection(c);" in mark.inner_text()
+    shot(page, "frame_selected_static")
+
+
+def test_expanding_a_nested_struct_member_shows_its_children(nginx_page, nginx_recording):
+    from stapbench.symbols import Symbolizer
+
+    page = nginx_page
+    members = Symbolizer().member_types(str(nginx_recording.binary), "ngx_connection_t")
+    addr_text_members = Symbolizer().member_types(str(nginx_recording.binary), members["addr_text"])
+    assert set(addr_text_members) == {"len", "data"}
+    cell = code_cell(page, 1)
+    widget = widget_output(cell)
+    select_hit(widget, "close")
+    deep = widget.locator('.stapbench-tree-view .stapbench-tree[data-expression="$c"]').nth(1)  # $c$$
+    for area, label in ((deep, "live"), (static_output(cell).locator(".stapbench-tree").nth(1), "static")):
+        node = area.locator('li.stapbench-branch[data-path="$c->addr_text"]')
+        children = {name: node.locator(f'li[data-path="$c->addr_text->{name}"]') for name in addr_text_members}
+        node.wait_for(timeout=TIMEOUT_MS)
+        # the root is open: its members show, with their DWARF types
+        top = area.locator('li[data-path="$c->fd"]')
+        assert top.is_visible() and "= 3" in top.inner_text()
+        assert members["fd"] in top.locator(".stapbench-type").inner_text()
+        assert members["addr_text"] in node.locator("summary").first.inner_text()
+        assert not any(c.is_visible() for c in children.values())
+        node.locator("summary").first.click()
+        for c in children.values():
+            c.wait_for(state="visible", timeout=TIMEOUT_MS)
+        assert '"127.0.0.1"' in children["data"].inner_text()
+        assert "= 9" in children["len"].inner_text()
+        shot(page, f"tree_expanded_{label}")
+    # the shallow $c$ dump offers the exact expression for the elided member
+    shallow = widget.locator('.stapbench-tree-view .stapbench-tree[data-expression="$c"]').nth(0)
+    assert shallow.locator('code.stapbench-expr[data-expression="$c->addr_text$"]').is_visible()
+
+
+def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_column(
+        page, lab_server, typo_recording, nginx_source_root):
+    from .support.recordings import TYPO_LINE, TYPO_TOKEN
+
+    line_text = typo_recording.script.splitlines()[TYPO_LINE - 1]
+    column = line_text.index(TYPO_TOKEN) + 1
+    open_run_notebook(page, lab_server, "typo.ipynb", [typo_recording.folder], nginx_source_root)
+    cell = code_cell(page, 1)
+    for area, label in ((widget_output(cell), "live"), (static_output(cell), "static")):
+        diag = area.locator(f'.stapbench-diagnostic[data-kind="semantic"][data-cell-line="{TYPO_LINE}"]')
+        diag.wait_for(timeout=TIMEOUT_MS)
+        assert diag.get_attribute("data-column") == str(column)
+        assert "unresolved function" in diag.locator(".stapbench-message").inner_text()
+        code = diag.locator("pre.stapbench-cell-source")
+        first, caret_line = code.inner_text().split("\n")[:2]
+        assert first.endswith(line_text) and first.startswith(f"{TYPO_LINE} | ")
+        gutter = len(first) - len(line_text)
+        assert caret_line.index("^") - gutter == column - 1
+        # and on screen: the caret is drawn under the typo's first character
+        caret_x = code.locator(".stapbench-caret").bounding_box()["x"]
+        token_x = code.evaluate(
+            """(pre, [token]) => {
+                 const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+                 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+                   const at = n.data.indexOf(token);
+                   if (at >= 0) { const r = document.createRange(); r.setStart(n, at); r.setEnd(n, at + 1);
+                                  return r.getBoundingClientRect().x; }
+                 }
+                 return null; }""", [TYPO_TOKEN])
+        assert token_x is not None and abs(caret_x - token_x) < 2, (caret_x, token_x)
+        shot(page, f"diagnostic_{label}")
+    if typo_recording.real_stap:
+        # stap's own suggestions are offered as fixes in the live view
+        assert widget_output(cell).locator(".stapbench-fix").count() >= 1
