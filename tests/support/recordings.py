@@ -151,14 +151,17 @@ def stap_check(folder: Path, script: str, *, timeout: float = 120) -> bool:
     return any(d.kind == "semantic" for d in run.diagnostics)
 
 
-def composed_check(folder: Path, script: str, *, message: str, token: str, line: int) -> Path:
+def composed_check(folder: Path, script: str, *, message: str, token: str, line: int | None = None,
+                   token_kind: str = "identifier") -> Path:
     """The stderr stap 4.8 prints for a semantic error in ``script`` (FORMATS.md §3),
     recorded like the runner would."""
+    if line is None:  # the first line that holds the token
+        line = next(i for i, text in enumerate(script.splitlines(), 1) if token in text)
     source = script.splitlines()[line - 1]
     column = source.index(token) + 1
     caret = "".join("\t" if ch == "\t" else " " for ch in source[:column - 1])
     path = folder / SCRIPT
-    stderr = (f"semantic error: {message}: identifier '{token}' at {path}:{line}:{column}\n"
+    stderr = (f"semantic error: {message}: {token_kind} '{token}' at {path}:{line}:{column}\n"
               f"        source: {source}\n"
               f"                {caret}^\n\n"
               "Pass 2: analysis failed.  [man error::pass2]\n").encode()
@@ -211,3 +214,56 @@ class CheckRecording:
 def typo_recording(tmp_path_factory, nginx_binary) -> CheckRecording:
     folder, real = record_typo_check(tmp_path_factory.mktemp("rec") / "typo", nginx_binary)
     return CheckRecording(folder, (folder / SCRIPT).read_text(), real)
+
+
+# --------------------------------------------------------------------------- XSS payloads
+
+def xss_stdout(binary: Path) -> bytes:
+    """A hit whose printf line, backtrace symbol and module, and dump strings carry the payloads."""
+    real = compose_chain(binary, NGINX_CLOSE_CHAIN[:3])
+    evil = (f" {real[0].address:#x} : {XSS_IMG}+0x0/{real[0].size:#x} [/opt/{XSS_SCRIPT}/nginx]\n")
+    escaped_img = XSS_IMG.replace('"', '\\"')  # stap quotes strings with \" inside
+    return (f"close {XSS_SCRIPT} {XSS_IMG}\n".encode() + evil.encode() + ubacktrace_text(real[1:]).encode()
+            + f'$r$={{.uri="{XSS_SCRIPT}", .agent="{escaped_img}", .c=\'<\', .next={{...}}}}\n'.encode())
+
+
+XSS_CELL = f'probe begin {{ x("{XSS_IMG.replace(chr(34), chr(92) + chr(34))}") }}\n'
+
+
+def xss_stderr() -> bytes:
+    """stap's message for XSS_CELL's unknown function, with a payload among the suggestions
+    (composed in stap 4.8's format: -e scripts are named <input>)."""
+    source = XSS_CELL.rstrip("\n")
+    column = source.index("x(") + 1
+    return (f"semantic error: unresolved function (similar: printk, {XSS_IMG}): "
+            f"identifier 'x' at <input>:1:{column}\n"
+            f"        source: {source}\n"
+            f"                {' ' * (column - 1)}^\n\n"
+            "Pass 2: analysis failed.  [man error::pass2]\n").encode()
+
+
+#: a real stap error whose message and source line hold the payloads
+XSS_CHECK_SCRIPT = ("probe process(\"{binary}\").function(\"ngx_close_connection\") {{\n"
+                    f"  printf(\"%d {XSS_SCRIPT}\\n\", @cast($c, \"{XSS_IMG.replace(chr(34), chr(92) + chr(34))}\")->fd)\n"
+                    "}}\n")
+
+
+@dataclass(frozen=True)
+class XssRecordings:
+    hit: Path  # printf line, backtrace, dump, and a composed diagnostic
+    check: Path  # stap -p2 of XSS_CHECK_SCRIPT (real stap when it runs here)
+    real_stap: bool
+
+
+@pytest.fixture(scope="session")
+def xss_recordings(tmp_path_factory, nginx_binary) -> XssRecordings:
+    base = tmp_path_factory.mktemp("rec")
+    hit = record_run(base / "xss-hit", XSS_CELL, [("stdout", xss_stdout(nginx_binary)), ("stderr", xss_stderr())])
+    check = base / "xss-check"
+    script = XSS_CHECK_SCRIPT.format(binary=nginx_binary)
+    real = stap_check(check, script)
+    if not real:
+        shutil.rmtree(check, ignore_errors=True)
+        composed_check(check, script, token="@cast", token_kind="operator",
+                       message=f"type definition '{XSS_IMG}' not found in '{nginx_binary}'")
+    return XssRecordings(hit, check, real)
