@@ -267,3 +267,23 @@ def xss_recordings(tmp_path_factory, nginx_binary) -> XssRecordings:
         composed_check(check, script, token="@cast", token_kind="operator",
                        message=f"type definition '{XSS_IMG}' not found in '{nginx_binary}'")
     return XssRecordings(hit, check, real)
+
+
+# --------------------------------------------------------------------------- a flood
+
+FLOOD_KEYS = ("open", "close")
+
+
+def flood_line(i: int) -> str:
+    return f"{FLOOD_KEYS[i % len(FLOOD_KEYS)]} conn={i} fd={i % 1000}\n"
+
+
+@pytest.fixture(scope="session")
+def flood_recording(tmp_path_factory) -> tuple[Path, int]:
+    """A run that printed 1,000,000 printf lines (two probes, alternating)."""
+    lines = 1_000_000
+    folder = tmp_path_factory.mktemp("rec") / "flood"
+    data = "".join(flood_line(i) for i in range(lines)).encode()
+    record_run(folder, 'probe process("nginx").function("ngx_*_connection") { printf(...) }\n',
+               [("stdout", data)])
+    return folder, lines
