@@ -21,6 +21,7 @@ import threading
 import time
 
 from ..model import Diagnostic, Event, Summary
+from ..runner import cleanup
 
 MAX_LINE_CHARS = 2000
 
@@ -128,6 +129,8 @@ class TextRunDisplay:
             self._thread.join(timeout)
 
     def _refresh(self) -> None:
+        if cleanup.exiting:
+            return
         self.updates += 1
         try:
             if self._live:

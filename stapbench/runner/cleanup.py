@@ -15,6 +15,8 @@ import weakref
 _live: "weakref.WeakSet" = weakref.WeakSet()
 _lock = threading.Lock()
 _registered = False
+#: True once the interpreter is exiting: displays stop sending (the kernel's sockets are closing)
+exiting = False
 
 #: grace periods used at exit (seconds): SIGINT, then SIGTERM, then SIGKILL
 EXIT_GRACE = 2.0
@@ -26,7 +28,7 @@ def register(run) -> None:
     with _lock:
         _live.add(run)
         if not _registered:
-            atexit.register(stop_all)
+            atexit.register(_at_exit)
             _registered = True
 
 
@@ -38,6 +40,12 @@ def unregister(run) -> None:
 def live_runs() -> list:
     with _lock:
         return [r for r in _live if r.running]
+
+
+def _at_exit() -> None:
+    global exiting
+    exiting = True
+    stop_all()
 
 
 def stop_all(grace: float = EXIT_GRACE, wait: float | None = None) -> None:
