@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from .support.browser import (
-    TIMEOUT_MS, code_cell, function_call_line, open_in_fresh_workspace, shot, static_output, widget_output,
+    TIMEOUT_MS, assert_caret_under, code_cell, function_call_line, open_in_fresh_workspace, shot, static_output, widget_output,
     write_notebook,
 )
 from .support.jupyterlab import run_all_cells
@@ -148,23 +148,7 @@ def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_c
         diag.wait_for(timeout=TIMEOUT_MS)
         assert diag.get_attribute("data-column") == str(column)
         assert "unresolved function" in diag.locator(".stapbench-message").inner_text()
-        code = diag.locator("pre.stapbench-cell-source")
-        first, caret_line = code.inner_text().split("\n")[:2]
-        assert first.endswith(line_text) and first.startswith(f"{TYPO_LINE} | ")
-        gutter = len(first) - len(line_text)
-        assert caret_line.index("^") - gutter == column - 1
-        # and on screen: the caret is drawn under the typo's first character
-        caret_x = code.locator(".stapbench-caret").bounding_box()["x"]
-        token_x = code.evaluate(
-            """(pre, [token]) => {
-                 const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
-                 for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-                   const at = n.data.indexOf(token);
-                   if (at >= 0) { const r = document.createRange(); r.setStart(n, at); r.setEnd(n, at + 1);
-                                  return r.getBoundingClientRect().x; }
-                 }
-                 return null; }""", [TYPO_TOKEN])
-        assert token_x is not None and abs(caret_x - token_x) < 2, (caret_x, token_x)
+        assert_caret_under(diag.locator("pre.stapbench-cell-source"), TYPO_LINE, line_text, TYPO_TOKEN)
         shot(page, f"diagnostic_{label}")
     if typo_recording.real_stap:
         # stap's own suggestions are offered as fixes in the live view

@@ -94,3 +94,36 @@ def dismiss_news_toast(page) -> None:
         no.first.click(timeout=3000)
     except Exception:  # the toast did not come up: nothing to dismiss
         pass
+
+
+_TOKEN_X = """(pre, token) => {
+  const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    const at = n.data.indexOf(token);
+    if (at >= 0) {
+      const r = document.createRange(); r.setStart(n, at); r.setEnd(n, at + 1);
+      return r.getBoundingClientRect().x;
+    }
+  }
+  return null;
+}"""
+
+
+def assert_caret_under(pre, line_no: int, line_text: str, token: str) -> None:
+    """A diagnostic's ``pre.stapbench-cell-source``: the cell line, and a caret under the
+    first character of ``token``, both in the text and on screen."""
+    first, caret_line = pre.inner_text().split("\n")[:2]
+    assert first.startswith(f"{line_no} | ") and first.endswith(line_text), first
+    gutter = len(first) - len(line_text)
+    assert caret_line.index("^") - gutter == line_text.index(token), (first, caret_line)
+    caret_x = pre.locator(".stapbench-caret").bounding_box()["x"]
+    token_x = pre.evaluate(_TOKEN_X, token)
+    assert token_x is not None and abs(caret_x - token_x) < 2, (caret_x, token_x)
+
+
+def function_open_line(source: Path, function: str) -> int:
+    """The line of the ``{`` opening ``function``'s body (nginx style), where gcc -O0 puts
+    the function's entry address."""
+    lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(function + "("))
+    return next(i for i in range(start, len(lines)) if lines[i] == "{") + 1
