@@ -141,15 +141,7 @@ class TextRunDisplay:
             pass
 
     def status(self) -> str:
-        run = self.run
-        if run.finished.is_set():
-            took = (run.ended_at or 0) - (run.started_at or 0)
-            reason = f", {run.stop_reason}" if run.stop_reason and run.stop_reason != "exited" else ""
-            return f"[stap exited with status {run.exit_status} after {took:.1f} s{reason}; transcript: {run.folder}]"
-        if run.started_at is None:
-            return "[stap: starting]"
-        state = "probes live" if run.ready.is_set() else "compiling"
-        return f"[stap running, pid {run.pid}, {state}, {time.time() - run.started_at:.1f} s; %stap_stop ends it]"
+        return self.run.status_line()
 
     def render(self) -> str:
         with self._lock:

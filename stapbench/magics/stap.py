@@ -23,7 +23,7 @@ from traitlets.config.configurable import Configurable
 
 from ..runner import Run, RunError
 from ..runner.options import RUNTIMES, add_run_arguments, options_from_args
-from .output import TextRunDisplay
+from .output import TextRunDisplay, _in_kernel
 
 
 class UsageError(ValueError):
@@ -70,7 +70,11 @@ class StapMagics(Magics, Configurable):
     use_sudo = Bool(False, help="run stap through sudo when not root (the password is asked with a masked prompt)").tag(config=True)
     transcript_dir = Unicode("", help="where run folders go (empty: ~/.cache/stapbench/runs)").tag(config=True)
     source_roots = List(Unicode(), help="folders where relative source paths of backtraces are looked up").tag(config=True)
-    view = Unicode("text", help="how a run is shown: 'text' (rate-limited plain text) or 'widget' (stapbench.views.RunView)").tag(config=True)
+    view = Unicode("auto", help="how a run is shown: 'widget' (stapbench.views.RunView: event log, backtraces "
+                   "beside source, trees), 'text' (rate-limited plain text), or 'auto': widget in a Jupyter "
+                   "kernel, text in a terminal IPython").tag(config=True)
+    final_view = Unicode("replace", help="widget view, when the run ends: 'replace' the live widget by the static "
+                         "render (shown by nbconvert, GitHub and kernel-less JupyterLab), or 'accompany' it").tag(config=True)
     max_lines = Int(200, help="text view: the last N output lines shown (the rest is counted)").tag(config=True)
     max_updates_per_second = Float(10.0, help="text view: output refresh rate limit").tag(config=True)
     grace = Float(5.0, help="seconds stap gets after SIGINT before SIGTERM").tag(config=True)
@@ -171,10 +175,12 @@ class StapMagics(Magics, Configurable):
 
     def _display(self, run: Run, cell: str):
         """The seam where views plug in: something that follows the run's callbacks."""
-        if self.view == "widget":
+        if self.view not in ("auto", "widget", "text"):
+            print(f"%%stap: StapMagics.view must be 'auto', 'widget' or 'text', not {self.view!r}; showing text")
+        elif self.view == "widget" or (self.view == "auto" and _in_kernel(self.shell)):
             from ..views import RunView
 
-            view = RunView(run, cell_source=cell, symbolizer=self._symbolizer())
+            view = RunView(run, cell_source=cell, symbolizer=self._symbolizer(), final=self.final_view)
             view.show()
             return view
         return TextRunDisplay(run, shell=self.shell, max_lines=self.max_lines,

@@ -163,6 +163,17 @@ class Run:
     def trigger_output(self) -> str:
         return self.raw("trigger").decode("utf-8", "replace")
 
+    def status_line(self) -> str:
+        """One line on where the run is: shown above its output by every view."""
+        if self.finished.is_set():
+            took = (self.ended_at or 0) - (self.started_at or 0)
+            reason = f", {self.stop_reason}" if self.stop_reason and self.stop_reason != "exited" else ""
+            return f"[stap exited with status {self.exit_status} after {took:.1f} s{reason}; transcript: {self.folder}]"
+        if self.started_at is None:
+            return "[stap: starting]"
+        state = "probes live" if self.ready.is_set() else "compiling"
+        return f"[stap running, pid {self.pid}, {state}, {time.time() - self.started_at:.1f} s; %stap_stop ends it]"
+
     def __repr__(self) -> str:
         state = "running" if self.running else ("finished" if self.finished.is_set() else "new")
         return (f"<stapbench Run {state} exit_status={self.exit_status} events={self.events_total} "

@@ -72,6 +72,7 @@ class RunView:
         self.line_offset = line_offset
         self.final = final
         self.closed = False
+        self._closed_event = threading.Event()  # set once the final render is in place
         self._lock = threading.RLock()
         self._diagnostics: list[Diagnostic] = []
         self._diagnostics_total = 0
@@ -168,17 +169,21 @@ class RunView:
                 self._handle.update(self._repr_mimebundle_(), raw=True)
                 if self._static_handle is not None:
                     self._static_handle.update(self._static_bundle(), raw=True)
+        self._closed_event.set()
+
+    def finish(self, timeout: float = 10.0) -> bool:
+        """Wait until :meth:`close` has put the final render in place (it runs on the
+        run's reader thread); the magics call this so the output lands while the cell
+        still executes (nbclient only takes output for the executing cell)."""
+        return self._closed_event.wait(timeout)
 
     # ------------------------------------------------------------------ live parts
     def _status_html(self) -> str:
-        state = "finished" if self.closed else "running"
-        run = self.run
-        extra = ""
-        if run is not None and getattr(run, "stop_reason", None):
-            extra = f" ({run.stop_reason}, exit status {run.exit_status})"
         from ._html import esc
 
-        return wrap_root(f'<div class="stapbench-status" data-state="{state}">stap run {state}{esc(extra)}: '
+        state = "finished" if self.closed else "running"
+        status = self._run_status() or f"stap run {state}"
+        return wrap_root(f'<div class="stapbench-status" data-state="{state}">{esc(status)} '
                          f"{self.window.total} events</div>", kind="status")
 
     def _refresh(self, change=None) -> None:
@@ -237,8 +242,19 @@ class RunView:
             return render_text(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
                                script_path=self.script_path, line_offset=self.line_offset)
 
+    def _run_status(self) -> str | None:
+        status_line = getattr(self.run, "status_line", None)
+        return status_line() if status_line is not None else None
+
     def _static_bundle(self) -> dict:
-        return {"text/html": self.static_html(), "text/plain": self.static_text()}
+        html, text = self.static_html(), self.static_text()
+        status = self._run_status()
+        if status:
+            from ._html import esc
+
+            html = wrap_root(f'<div class="stapbench-status">{esc(status)}</div>', kind="status") + html
+            text = f"{status}\n{text}"
+        return {"text/html": html, "text/plain": text}
 
     def _repr_mimebundle_(self, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs) or {}
