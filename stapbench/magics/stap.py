@@ -13,6 +13,7 @@ holding spaces, quotes, ``;`` or ``$(...)`` stays one literal argument.
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import weakref
 
@@ -24,6 +25,10 @@ from traitlets.config.configurable import Configurable
 from ..runner import Run, RunError
 from ..runner.options import RUNTIMES, add_run_arguments, options_from_args
 from .output import TextRunDisplay, _in_kernel
+
+
+# %stap_list's options come first; everything after them is the pattern, verbatim
+_LIST_OPTIONS = re.compile(r"\s*(?P<v1>-v\s+)?(?:--out\s+(?P<out>[A-Za-z_]\w*)\s+)?(?P<v2>-v\s+)?")
 
 
 class UsageError(ValueError):
@@ -249,6 +254,44 @@ class StapMagics(Magics, Configurable):
             self.shell.user_ns[out] = run
         self._displays[run] = self._display(run, run.script)
         self._finish_display(run)
+        return None
+
+    # --- %stap_list -----------------------------------------------------------------
+
+    @no_var_expand
+    @line_magic
+    def stap_list(self, line=""):
+        """%stap_list [-v] [--out NAME] PATTERN: ``stap -L PATTERN`` as a table (probe point,
+        source file:line, $parameters:types); when nothing matches, the closest probe points.
+        ``{expr}`` expands Python values: ``%stap_list process("{nginx}").function("ngx_http_*")``."""
+        from ..runner.listing import list_probes
+        from ..views import render_probe_listing_html, render_probe_listing_text
+        from ..views._html import wrap_root
+
+        m = _LIST_OPTIONS.match(line)
+        verbose, out, pattern = bool(m.group("v1") or m.group("v2")), m.group("out"), line[m.end():].strip()
+        if not pattern:
+            print('usage: %stap_list [-v] [--out NAME] PATTERN, e.g. process("/usr/sbin/nginx").function("ngx_*")')
+            return None
+        try:
+            # the pattern keeps its quotes and spaces: it is one stap argument, never split by a shell
+            pattern = self._expand(pattern)
+        except UsageError as exc:
+            print(exc)
+            return None
+        result = list_probes(pattern, stap=self.stap_path, verbose=verbose, timeout=self.timeout or 300.0)
+        if out:
+            self.shell.user_ns[out] = result
+        problems = [] if result.listings else [d.raw.rstrip("\n") for d in result.diagnostics
+                                               if d.severity == "error"]
+        if result.timed_out:
+            problems.append(f"stap -L did not answer within {self.timeout or 300.0:.0f} s")
+        from IPython.display import display
+
+        display({"text/html": wrap_root(render_probe_listing_html(pattern, result.listings, result.suggestions,
+                                                                  problems), kind="listing"),
+                 "text/plain": render_probe_listing_text(pattern, result.listings, result.suggestions, problems)},
+                raw=True)
         return None
 
     # --- %stap_doctor ---------------------------------------------------------------

@@ -11,7 +11,9 @@ from .diagnostics import (
     render_summary_text,
 )
 from .grouping import Group, Grouper, group_events, text_key
-from .listing import render_listings_html, render_listings_text
+from .listing import (
+    render_listings_html, render_listings_text, render_probe_listing_html, render_probe_listing_text,
+)
 from .static import probe_counts, render_html, render_text
 from .valuetree import (
     infer_expression, render_struct_html, render_struct_text, render_vars_html, render_vars_text,
@@ -30,6 +32,7 @@ __all__ = [
     "Group", "Grouper", "apply_suggestion", "frame_kinds", "group_events", "infer_expression",
     "probe_counts", "render_backtrace_html", "render_backtrace_text", "render_diagnostic_html",
     "render_diagnostic_text", "render_html", "render_listings_html", "render_listings_text",
+    "render_probe_listing_html", "render_probe_listing_text",
     "render_struct_html", "render_struct_text", "render_summary_html", "render_summary_text",
     "render_text", "render_vars_html", "render_vars_text", "text_key", "types_from_listings",
     *_WIDGETS,

@@ -32,3 +32,35 @@ def render_listings_text(listings: list[Listing]) -> str:
             line += "  " + " ".join(f"{p.name}:{p.type}" for p in item.params)
         out.append(line)
     return "\n".join(out)
+
+
+def render_probe_listing_html(pattern: str, listings: list[Listing], suggestions: list[str],
+                              problems: list[str]) -> str:
+    """A ``stap -L`` answer: the table, or, when nothing matched, stap's silence made explicit
+    with the closest probe points as suggestions."""
+    head = (f'<div class="stapbench-listing-head"><code>stap -L {esc(pattern)}</code>: '
+            f"{len(listings)} probe point{'s' if len(listings) != 1 else ''}</div>")
+    if listings:
+        return head + render_listings_html(listings)
+    parts = [head, '<div class="stapbench-nomatch">no match']
+    if suggestions:
+        parts.append(": did you mean")
+        parts.append("<ul>" + "".join(f'<li><code class="stapbench-suggestion">{esc(s)}</code></li>'
+                                      for s in suggestions) + "</ul>")
+    parts.append("</div>")
+    if problems:
+        parts.append("<pre class=\"stapbench-listing-problems\">" + esc("\n".join(problems)) + "</pre>")
+    return "".join(parts)
+
+
+def render_probe_listing_text(pattern: str, listings: list[Listing], suggestions: list[str],
+                              problems: list[str]) -> str:
+    count = len(listings)
+    out = [f"stap -L {pattern}: {count} probe point{'s' if count != 1 else ''}"]
+    if listings:
+        out.append(render_listings_text(listings))
+    else:
+        out.append("no match" + (": did you mean" if suggestions else ""))
+        out += [f"  {s}" for s in suggestions]
+        out += problems
+    return "\n".join(out)
