@@ -234,3 +234,25 @@ def test_semantic_error_catalog_of_stap_5_6():
     parser = StreamParser("stderr")
     first = parser.feed((HERE / "catalog.txt").read_bytes().split(b"\n", 2)[1] + b"\n")
     assert [e.kind for e in first] == ["semantic"] and first[0].stream == "stderr"
+
+
+def test_no_match_takes_the_location_of_its_probe_point():
+    # stap 4.8 on a typo'd process function: the cause comes as a second block with no location
+    data = (b"semantic error: while resolving probe point: identifier 'process' at <input>:2:7\n"
+            b"        source: probe process(\"/tmp/demo\").function(\"handle_lef\") { }\n"
+            b"                      ^\n"
+            b"\n"
+            b"semantic error: no match (similar functions: handle_leaf, handle_middle, _fini)\n"
+            b"\n"
+            b"semantic error: unresolved function foo: identifier 'foo' at <input>:3:1\n"
+            b"        source: foo()\n"
+            b"                ^\n"
+            b"\n"
+            b"semantic error: no match\n"
+            b"\n")
+    resolving, cause, other, unrelated = [e for e in parse_bytes(data) if e.type == "diagnostic"]
+    assert (cause.file, cause.line, cause.column, cause.token) == ("<input>", 2, 7, "process")
+    assert cause.source == resolving.source and cause.caret_column == resolving.caret_column
+    assert cause.similar == ["handle_leaf", "handle_middle", "_fini"]
+    # only the block right after a "while resolving probe point" error inherits
+    assert other.line == 3 and unrelated.line is None

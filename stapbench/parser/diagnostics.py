@@ -52,12 +52,21 @@ _FIRST_CHARS = frozenset("spWEPTSN0123456789" + "".join(p[0] for p in _NOTE_PREF
 
 
 class FileMemory:
-    """stap drops a token's file name when it equals the previous token's (``at :2:3``)."""
+    """What a diagnostic needs from the ones before it.
 
-    __slots__ = ("last",)
+    ``last``: stap drops a token's file name when it equals the previous
+    token's (``at :2:3``).  ``resolving``: a ``while resolving probe point``
+    error is followed by the real cause (``no match (similar functions: ...)``,
+    ``cannot find executable``) as a block of its own with no location; the
+    cause takes the probe point's location, so it lands on the cell line and
+    its suggestions can be applied there.
+    """
+
+    __slots__ = ("last", "resolving")
 
     def __init__(self) -> None:
         self.last: str | None = None
+        self.resolving: Diagnostic | None = None
 
     def resolve(self, file: str) -> str | None:
         if file == "":
@@ -190,7 +199,17 @@ class DiagnosticBuilder:
         for text in (header, *diag.details):
             diag.similar.extend(_similar(text))
             diag.man.extend(_MAN.findall(text))
+        if self.kind == "semantic":
+            self._follow_probe_point(diag)
         return diag
+
+    def _follow_probe_point(self, diag: Diagnostic) -> None:
+        resolving, self.files.resolving = self.files.resolving, None
+        if diag.message.startswith("while resolving probe point"):
+            self.files.resolving = diag
+        elif resolving is not None and diag.line is None:
+            for name in ("token_kind", "token", "file", "line", "column", "source", "caret_column"):
+                setattr(diag, name, getattr(resolving, name))
 
     def _set_token(self, diag: Diagnostic, groups) -> None:
         kind, token, file, line, col = groups

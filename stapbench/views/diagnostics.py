@@ -19,6 +19,8 @@ from ._html import attrs, classes, esc
 
 _IDENT = re.compile(r"[$@]?[A-Za-z_][\w.:]*\Z")
 _FUNCTION_NAME = re.compile(r'(\.function\(")([^"@]*)')
+# "unable to find member 'numbr' for struct ngx_connection_s (alternatives: number, ...)": operator '->' at the column
+_MISSING_MEMBER = re.compile(r"member '([A-Za-z_]\w*)'")
 
 
 def is_cell_file(file: str | None, script_path=None) -> bool:
@@ -56,7 +58,9 @@ def apply_suggestion(cell_source: str, diag: Diagnostic, suggestion: str, *, lin
     """The cell with stap's suggestion applied, or None when there is no safe edit.
 
     The token at ``line:column`` is replaced when it is an identifier (``printff``
-    -> ``printk``); for ``no match (similar functions: ...)`` the function name
+    -> ``printk``); for ``unable to find member 'numbr'`` (token ``->`` or ``.``)
+    the member name after the operator is replaced (``$c->numbr`` ->
+    ``$c->number``); for ``no match (similar functions: ...)`` the function name
     inside the ``.function("...")`` that follows the column is replaced.
     """
     if diag.line is None or diag.column is None:
@@ -68,7 +72,12 @@ def apply_suggestion(cell_source: str, diag: Diagnostic, suggestion: str, *, lin
     line = lines[index]
     col = diag.column - 1
     token = diag.token
-    if token and line[col:].startswith(token) and _IDENT.match(token) and _IDENT.match(suggestion) \
+    member = _MISSING_MEMBER.search(diag.message or "")
+    if member and token in ("->", ".") and line[col:].startswith(token + member.group(1)) \
+            and _IDENT.match(suggestion):
+        start = col + len(token)
+        fixed = line[:start] + suggestion + line[start + len(member.group(1)):]
+    elif token and line[col:].startswith(token) and _IDENT.match(token) and _IDENT.match(suggestion) \
             and "no match" not in (diag.message or ""):
         fixed = line[:col] + suggestion + line[col + len(token):]
     else:
