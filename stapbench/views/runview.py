@@ -270,5 +270,7 @@ class RunView:
             return self._handle
         self._handle = display(self, display_id=True)
         if self.final == "accompany":
-            self._static_handle = display({"text/plain": ""}, raw=True, display_id=True)
+            # a run that already ended gets no close() any more: its static render goes in now
+            self._static_handle = display(self._static_bundle() if self.closed else {"text/plain": ""},
+                                          raw=True, display_id=True)
         return self._handle
