@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 
 from .support.browser import (
-    TIMEOUT_MS, assert_caret_under, code_cell, function_call_line, open_in_fresh_workspace, shot, static_output, widget_output,
-    write_notebook,
+    TIMEOUT_MS, assert_caret_under, code_cell, function_call_line, kernel_execute, open_in_fresh_workspace, shot,
+    static_output, widget_output, write_notebook,
 )
 from .support.jupyterlab import run_all_cells
 
@@ -33,19 +33,43 @@ view.show()
 view.attach(replay({folder!r}))
 """
 
+# A run still going: its hit has arrived, the end comes later (FINISH, from the kernel).
+LIVE = """
+view = RunView(symbolizer=symbolizer, final="accompany")
+view.show()
+view.push(replay({folder!r}).events)
+"""
+FINISH = "view.close()"
 
-def open_run_notebook(page, lab_server, name: str, folders, source_root) -> None:
-    cells = [SETUP.format(source_root=str(source_root))]
-    cells += [SHOW.format(folder=str(f)) for f in folders]
-    write_notebook(lab_server, name, cells)
+# The one-liner: a run that already ended, shown afterwards.
+SHOWN_AFTER = """
+view = RunView(replay({folder!r}), symbolizer=symbolizer, final="accompany")
+view.show();
+"""
+
+
+def open_run_notebook(page, lab_server, name: str, cells: list[str], source_root) -> None:
+    write_notebook(lab_server, name, [SETUP.format(source_root=str(source_root)), *cells])
     open_in_fresh_workspace(page, lab_server, name)
     run_all_cells(page)
 
 
 @pytest.fixture
 def nginx_page(page, lab_server, nginx_recording):
-    open_run_notebook(page, lab_server, "nginx_run.ipynb", [nginx_recording.folder], nginx_recording.source_root)
+    open_run_notebook(page, lab_server, "nginx_run.ipynb", [LIVE.format(folder=str(nginx_recording.folder))],
+                      nginx_recording.source_root)
     return page
+
+
+def finish_run(page, cell):
+    """End the live run from the kernel; its final static render fills the cell's second output."""
+    widget = widget_output(cell)
+    assert "running" in widget.locator(".stapbench-status").inner_text()
+    kernel_execute(page, FINISH)
+    widget.locator('.stapbench-status[data-state="finished"]').wait_for(timeout=TIMEOUT_MS)
+    static = static_output(cell)
+    static.locator(".stapbench-frames").wait_for(timeout=TIMEOUT_MS)
+    return static
 
 
 def select_hit(widget, key: str) -> None:
@@ -63,7 +87,7 @@ def test_selecting_a_frame_shows_its_source_line_marked(nginx_page, nginx_record
     closer = next(i for i, f in enumerate(rec.hit.frames) if f.symbol == CLOSER)
     cell = code_cell(page, 1)
 
-    # --- live widget: the hit's row, then the frame
+    # --- live widget, while the run goes on: the hit's row, then the frame
     widget = widget_output(cell)
     select_hit(widget, "close")
     frames = widget.locator(".stapbench-backtrace-view select")
@@ -87,8 +111,8 @@ def test_selecting_a_frame_shows_its_source_line_marked(nginx_page, nginx_record
     assert source.locator(".stapbench-lineno").count() > 5
     shot(page, "frame_selected_live")
 
-    # --- static render (the second output): every frame a row, the source in <details>
-    static = static_output(cell)
+    # --- the run ends; its static render (the second output): every frame a row, the source in <details>
+    static = finish_run(page, cell)
     assert static.count() == 1
     rows = static.locator("tr.stapbench-frame")
     assert rows.count() == len(rec.hit.frames)
@@ -114,7 +138,9 @@ def test_expanding_a_nested_struct_member_shows_its_children(nginx_page, nginx_r
     widget = widget_output(cell)
     select_hit(widget, "close")
     deep = widget.locator('.stapbench-tree-view .stapbench-tree[data-expression="$c"]').nth(1)  # $c$$
-    for area, label in ((deep, "live"), (static_output(cell).locator(".stapbench-tree").nth(1), "static")):
+    for area, label in ((deep, "live"), (None, "static")):
+        if area is None:  # the run ends: the same tree in the final static render
+            area = finish_run(page, cell).locator(".stapbench-tree").nth(1)
         node = area.locator('li.stapbench-branch[data-path="$c->addr_text"]')
         children = {name: node.locator(f'li[data-path="$c->addr_text->{name}"]') for name in addr_text_members}
         node.wait_for(timeout=TIMEOUT_MS)
@@ -141,7 +167,8 @@ def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_c
 
     line_text = typo_recording.script.splitlines()[TYPO_LINE - 1]
     column = line_text.index(TYPO_TOKEN) + 1
-    open_run_notebook(page, lab_server, "typo.ipynb", [typo_recording.folder], nginx_source_root)
+    open_run_notebook(page, lab_server, "typo.ipynb", [SHOWN_AFTER.format(folder=str(typo_recording.folder))],
+                      nginx_source_root)
     cell = code_cell(page, 1)
     for area, label in ((widget_output(cell), "live"), (static_output(cell), "static")):
         diag = area.locator(f'.stapbench-diagnostic[data-kind="semantic"][data-cell-line="{TYPO_LINE}"]')

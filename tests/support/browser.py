@@ -127,3 +127,15 @@ def function_open_line(source: Path, function: str) -> int:
     lines = source.read_text(encoding="utf-8", errors="replace").splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(function + "("))
     return next(i for i in range(start, len(lines)) if lines[i] == "{") + 1
+
+
+_EXECUTE = """async (code) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const reply = await kernel.requestExecute({code, store_history: false}).done;
+  return reply.content.status;
+}"""
+
+
+def kernel_execute(page, code: str) -> None:
+    """Run ``code`` in the current notebook's kernel, as a later cell would, and wait for it."""
+    assert page.evaluate(_EXECUTE, code) == "ok"
