@@ -177,6 +177,14 @@ def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_c
         assert "unresolved function" in diag.locator(".stapbench-message").inner_text()
         assert_caret_under(diag.locator("pre.stapbench-cell-source"), TYPO_LINE, line_text, TYPO_TOKEN)
         shot(page, f"diagnostic_{label}")
-    if typo_recording.real_stap:
-        # stap's own suggestions are offered as fixes in the live view
-        assert widget_output(cell).locator(".stapbench-fix").count() >= 1
+    # stap's own suggestions are fixes in the live view: a click shows the fixed cell
+    live = widget_output(cell)
+    fix = live.locator(".stapbench-fix:not([disabled])").first
+    suggestion = fix.inner_text().strip()
+    fix.click()
+    fixed = live.locator(".stapbench-fixed-source")
+    fixed.wait_for(timeout=TIMEOUT_MS)
+    fixed_lines = fixed.inner_text().splitlines()
+    assert fixed_lines[TYPO_LINE - 1] == line_text.replace(TYPO_TOKEN, suggestion, 1)
+    assert fixed_lines[:TYPO_LINE - 1] == typo_recording.script.splitlines()[:TYPO_LINE - 1]
+    shot(page, "diagnostic_fix_applied")
