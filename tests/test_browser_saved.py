@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from .support.browser import (
-    TIMEOUT_MS, assert_caret_under, dismiss_news_toast, function_call_line, function_open_line,
+    TIMEOUT_MS, assert_caret_under, function_call_line, function_open_line, goto_fresh_workspace,
     new_notebook, shot,
 )
 from .support.paths import PROJECT
@@ -42,9 +42,7 @@ def executed_notebook(nginx_recording, typo_recording):
 
 def open_without_kernel(page, server, name: str) -> None:
     """Open ``name`` (no kernelspec, no language) and answer JupyterLab's kernel dialog "No Kernel"."""
-    import secrets
-
-    page.goto(f"{server.url}/lab/workspaces/t{secrets.token_hex(6)}/tree/{name}?token={server.token}")
+    goto_fresh_workspace(page, server, name)
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
     dialog.wait_for(timeout=TIMEOUT_MS)
     dialog.locator("button", has_text="No Kernel").click()
@@ -53,7 +51,6 @@ def open_without_kernel(page, server, name: str) -> None:
         "(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
         " return w && w.context && w.context.path === name"
         " && w.sessionContext.kernelDisplayName === 'No Kernel' && !w.sessionContext.session; }", arg=name, timeout=TIMEOUT_MS)
-    dismiss_news_toast(page)
 
 
 def test_saved_notebook_shows_the_run_without_a_kernel(page, lab_server, nginx_recording, typo_recording):

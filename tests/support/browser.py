@@ -7,9 +7,11 @@ live widget and its static render (what a saved notebook keeps) are found apart.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import nbformat
@@ -78,22 +80,31 @@ def open_in_fresh_workspace(page, server, name: str, *, timeout_ms: int = TIMEOU
     """Open ``name`` in a workspace of its own, so JupyterLab restores no tab of an earlier
     test (its default workspace would reopen them, and run-all would hit the wrong one),
     and wait until that notebook is the current widget."""
-    workspace = "t" + secrets.token_hex(6)
-    page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
+    goto_fresh_workspace(page, server, name)
     page.wait_for_selector(".jp-Notebook", timeout=timeout_ms)
     page.wait_for_function(
         "(name) => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;"
         " return w && w.context && w.context.path === name; }", arg=name, timeout=timeout_ms)
-    dismiss_news_toast(page)
 
 
-def dismiss_news_toast(page) -> None:
-    """JupyterLab asks whether to fetch its news in a toast that covers the bottom right."""
-    no = page.locator(".jp-toast-button", has_text="No")
-    try:
-        no.first.click(timeout=3000)
-    except Exception:  # the toast did not come up: nothing to dismiss
+def goto_fresh_workspace(page, server, name: str) -> None:
+    quiet_news(server)
+    workspace = "t" + secrets.token_hex(6)
+    page.goto(f"{server.url}/lab/workspaces/{workspace}/tree/{name}?token={server.token}")
+
+
+def quiet_news(server) -> None:
+    """Answer JupyterLab's "get notified about Jupyter news?" once per server ("Never"): its
+    toast would otherwise cover the bottom right of the page (and clicks there)."""
+    if getattr(server, "news_answered", False):
+        return
+    setting = json.dumps({"raw": json.dumps({"fetchNews": "false"})}).encode()
+    req = urllib.request.Request(f"{server.url}/lab/api/settings/@jupyterlab/apputils-extension:notification",
+                                 data=setting, method="PUT",
+                                 headers={"Authorization": f"token {server.token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10):
         pass
+    server.news_answered = True
 
 
 _TOKEN_X = """(pre, token) => {

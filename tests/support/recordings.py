@@ -146,8 +146,12 @@ def stap_check(folder: Path, script: str, *, timeout: float = 120) -> bool:
     if shutil.which("stap") is None:
         return False
     import stapbench
+    from stapbench.runner import RunError
 
-    run = stapbench.run(script, check=True, record=folder, timeout=timeout, runtime="bpf")
+    try:
+        run = stapbench.run(script, check=True, record=folder, timeout=timeout, runtime="bpf")
+    except (RunError, OSError):  # stap could not be started here: compose instead
+        return False
     return any(d.kind == "semantic" for d in run.diagnostics)
 
 
