@@ -2,6 +2,6 @@
 and output composed from its real symbols for what the BPF runtime can't print
 (:mod:`stapbench.targets.compose`)."""
 
-from .nginx import NginxServer, default_nginx_binary
+from .nginx import NginxServer, default_nginx_binary, default_nginx_source
 
-__all__ = ["NginxServer", "default_nginx_binary"]
+__all__ = ["NginxServer", "default_nginx_binary", "default_nginx_source"]

@@ -49,6 +49,20 @@ def default_nginx_binary() -> Path:
     return work / "nginx" / "sbin" / "nginx"
 
 
+def default_nginx_source() -> Path:
+    """The source tree the provisioned nginx was compiled in (its DWARF names
+    ``src/...`` relative to it): ``$STAPBENCH_NGINX_SOURCE``, else ``.work/nginx-source``
+    (a link .ci/provision makes), else the newest ``.work/nginx-src/nginx-*``."""
+    env = os.environ.get("STAPBENCH_NGINX_SOURCE")
+    if env:
+        return Path(env)
+    work = Path(os.environ.get("STAPBENCH_WORK", _PROJECT / ".work"))
+    if (work / "nginx-source" / "src" / "core").is_dir():
+        return work / "nginx-source"
+    trees = sorted(p for p in (work / "nginx-src").glob("nginx-*") if (p / "src" / "core").is_dir())
+    return trees[-1] if trees else work / "nginx-source"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
