@@ -106,6 +106,16 @@ def test_a_million_line_run_keeps_the_page_responsive(page, lab_server, flood_re
     live.locator(".stapbench-log-status", has_text="1 matching").wait_for(timeout=TIMEOUT_MS)
     assert live.locator(".stapbench-row").count() == 1
 
+    # paging through the kept hits keeps one bounded page in the DOM
+    live.locator(".stapbench-log-filter").fill("")
+    live.locator(".stapbench-log-status", has_text=re.compile(r"(\d+) matching of \1 kept")).wait_for(timeout=TIMEOUT_MS)
+    page_rows = live.locator(".stapbench-row").count()
+    first_id = int(live.locator(".stapbench-row").first.get_attribute("data-group-id"))
+    live.locator(".stapbench-log-older").click()
+    live.locator(".stapbench-log-status", has_text="page 2/").wait_for(timeout=TIMEOUT_MS)
+    live.locator(f'.stapbench-row[data-group-id="{first_id - page_rows}"]').wait_for(timeout=TIMEOUT_MS)
+    assert live.locator(".stapbench-row").count() == page_rows <= MAX_ROWS
+
     # the saved form: the same counts, a bounded window of the events, the rest noted
     static = static_output(cell)
     static.locator(".stapbench-count").first.wait_for(timeout=TIMEOUT_MS)
