@@ -1,0 +1,251 @@
+"""The workbench's flagship notebook, notebooks/nginx_investigation.ipynb.
+
+* Executed for real (nbclient, from the notebooks folder) against real stap (BPF runtime) and
+  the real nginx build: the live %%stap cell's connection numbers, the composed kernel-runtime
+  backtrace resolved into nginx's source (the line computed from the source text), the
+  ngx_connection_t tree (member names from the build's DWARF), the --check typo on its cell line.
+* As committed: its saved outputs, rendered by nbconvert without executing anything, show the
+  same things, checked only against the notebook's own contents (no path of this machine).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.support.browser import function_call_line, function_open_line
+from tests.support.paths import PROJECT
+
+from .test_views_dom import Node, parse
+
+NOTEBOOK = PROJECT / "notebooks" / "nginx_investigation.ipynb"
+MARK = "\u25b6"  # the views' marker on a frame's source line
+
+LIVE_CELL = "%%stap -x {worker_pid}"
+COMPOSED_CELL = "%stap_replay {composed}"
+TYPO_CELL = "%%stap --check"
+FALLBACK_CELL = 'live_run = globals().get("live")'
+TYPO_TOKEN = "$c->numbr"
+
+
+def cell(nb, first_line: str):
+    found = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(first_line)]
+    assert len(found) == 1, f"{len(found)} cells start with {first_line!r}"
+    return found[0]
+
+
+def output_data(c, mime: str) -> str:
+    parts = [o.get("data", {}).get(mime, "") if o.output_type != "stream" else (o.text if mime == "text/plain" else "")
+             for o in c.outputs]
+    return "".join(parts)
+
+
+# --------------------------------------------------------------------------- shared checks
+
+def live_close_numbers(nb) -> list[int]:
+    """`close #N ...` lines the live cell printed, as numbers."""
+    text = output_data(cell(nb, LIVE_CELL), "text/plain")
+    return [int(m) for m in re.findall(r"^close #(\d+) fd=\d+ requests=1 sent=\d+$", text, re.M)]
+
+
+def frame_rows(dom: Node) -> list[Node]:
+    return dom.find_all("tr", "stapbench-frame")
+
+
+def frame_source(dom: Node, index: int, symbol: str) -> tuple[str, int, Node]:
+    """A frame's `file:line` (its row), and its source snippet (the one-click-away details)."""
+    row = frame_rows(dom)[index]
+    assert row.find(cls="stapbench-frame-symbol").text() == symbol
+    where = row.find(cls="stapbench-frame-source").text()
+    file, _, line = where.rpartition(":")
+    details = [d for d in dom.find_all("details", "stapbench-frame-source-details")
+               if d.attrs.get("data-frame-index") == str(index)]
+    assert len(details) == 1, f"frame #{index} has {len(details)} source details"
+    return file, int(line), details[0]
+
+
+def marked_line(snippet: Node) -> tuple[int, str]:
+    (hll,) = snippet.find_all(cls="hll")
+    text = hll.text()
+    number, _, code = text.partition(MARK)
+    return int(number), code
+
+
+def check_backtrace(html: str) -> tuple[int, int]:
+    """The composed backtrace: frame #1 ngx_http_close_connection points at its
+    ``ngx_close_connection(c);`` line, and that line is the one marked in its source.
+    Returns (the top frame's marked line, the call line) for comparison with the source."""
+    dom = parse(html)
+    rows = frame_rows(dom)
+    assert [r.find(cls="stapbench-frame-symbol").text() for r in rows[:3]] == [
+        "ngx_close_connection", "ngx_http_close_connection", "ngx_http_close_request"]
+    assert rows[-1].find(cls="stapbench-frame-symbol").text() == "main"
+    file, call_line, details = frame_source(dom, 1, "ngx_http_close_connection")
+    assert file.endswith("src/http/ngx_http_request.c")
+    number, code = marked_line(details)
+    assert number == call_line and code.strip() == "ngx_close_connection(c);"
+    top = dom.find(cls="stapbench-top-source")
+    top_line, top_code = marked_line(top)
+    assert top_code.strip() == "{"  # a function entry: gcc -O0 puts it on the opening brace
+    return top_line, call_line
+
+
+def tree_members(html: str) -> list[list[str]]:
+    """The member names of each value tree's root (depth 1), in order."""
+    out = []
+    for tree in parse(html).find_all(cls="stapbench-tree"):
+        out.append([li.find_all("span", "stapbench-member")[0].text() for li in tree.find_all("li", data_depth=1)
+                    if li.find_all("span", "stapbench-member")])
+    return out
+
+
+def check_typo(nb, html: str | None = None) -> None:
+    """The --check cell: stap's error on the cell line and column of ``$c->numbr``, with
+    ``number`` first among stap's alternatives, offered as a fix.  ``html``: where to look
+    (default: the cell's own saved output)."""
+    c = cell(nb, TYPO_CELL)
+    lines = c.source.splitlines()
+    line_no = next(i for i, text in enumerate(lines) if TYPO_TOKEN in text)  # 0 is the %%stap line
+    column = lines[line_no].index(TYPO_TOKEN) + len("$c") + 1  # stap points at the '->' operator
+    dom = parse(html if html is not None else output_data(c, "text/html"))
+    errors = [d for d in dom.find_all(cls="stapbench-diagnostic") if "numbr" in d.text()]
+    assert errors, "no diagnostic about numbr"
+    for diag in errors:
+        assert f"cell line {line_no}, column {column}" in diag.find(cls="stapbench-where").text()
+        assert "unable to find member 'numbr'" in diag.text()
+        assert diag.attrs.get("data-cell-line") == str(line_no)
+        fixes = [n.attrs.get("data-suggestion") for n in diag.find_all("code", "stapbench-chip-fix")]
+        assert fixes and fixes[0] == "number", fixes[:5]
+
+
+# --------------------------------------------------------------------------- executed for real
+
+STAP_PROGRAMS = {"stap", "stapio", "staprun", "stapbpf"}
+
+
+def staps_running_in(folder: Path) -> list[tuple[int, str]]:
+    """stap processes whose working folder is ``folder`` (the notebook kernel's, inherited)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+            if comm in STAP_PROGRAMS and (proc / "cwd").resolve() == folder.resolve():
+                found.append((int(proc.name), comm))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def executed(stap_bpf, nginx_build):
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for c in nb.cells:  # start from a clean slate: nothing saved can satisfy the checks
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    return nb
+
+
+@pytest.mark.stap
+def test_live_cell_traces_real_connections(executed):
+    numbers = live_close_numbers(executed)
+    assert len(numbers) == 3, numbers  # the trigger's three curl requests, no keep-alive
+    assert numbers == sorted(set(numbers)), numbers
+    # the live run ran: the fallback replay was not needed
+    fallback = output_data(cell(executed, FALLBACK_CELL), "text/plain")
+    assert fallback.startswith("live run: ") and "replaying" not in fallback
+    folder = Path(fallback.split("transcript in ")[1].strip())
+    stdout = (folder if folder.is_absolute() else NOTEBOOK.parent / folder) / "stdout.bin"
+    assert [int(n) for n in re.findall(rb"^close #(\d+)", stdout.read_bytes(), re.M)] == numbers
+
+
+@pytest.mark.stap
+def test_composed_backtrace_points_into_nginx_source(executed, nginx_build):
+    html = output_data(cell(executed, COMPOSED_CELL), "text/html")
+    top_line, call_line = check_backtrace(html)
+    source = nginx_build.source
+    assert call_line == function_call_line(source / "src/http/ngx_http_request.c",
+                                           "ngx_http_close_connection", "ngx_close_connection(c);")
+    assert top_line == function_open_line(source / "src/core/ngx_connection.c", "ngx_close_connection")
+    # the printf line carries the numbers the live run read
+    first_close = live_close_numbers(executed)[0]
+    assert f"close #{first_close} fd=" in output_data(cell(executed, COMPOSED_CELL), "text/plain")
+
+
+@pytest.mark.stap
+def test_struct_tree_has_the_builds_ngx_connection_t_members(executed, nginx_build):
+    from stapbench.symbols import Symbolizer
+
+    members = list(Symbolizer().member_types(str(nginx_build.binary), "ngx_connection_t"))
+    assert "number" in members and "addr_text" in members
+    shallow, deep = tree_members(output_data(cell(executed, COMPOSED_CELL), "text/html"))[:2]
+    for names in (shallow, deep):
+        shown = [n.lstrip(".") for n in names]
+        assert len(shown) >= 20 and shown == members[:len(shown)], shown
+
+
+@pytest.mark.stap
+def test_typo_diagnostic_is_on_its_cell_line(executed):
+    check_typo(executed)
+
+
+@pytest.mark.stap
+def test_no_stap_is_left_running_after_the_notebook(executed):
+    assert wait_gone(lambda: staps_running_in(NOTEBOOK.parent), timeout=15) == []
+
+
+def wait_gone(find, timeout: float):
+    deadline = time.monotonic() + timeout
+    while (left := find()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left
+
+
+# --------------------------------------------------------------------------- as committed
+
+@pytest.fixture(scope="module")
+def committed_html() -> tuple[nbformat.NotebookNode, str]:
+    from nbconvert import HTMLExporter
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    body, _ = HTMLExporter().from_notebook_node(nb)
+    return nb, body
+
+
+def test_committed_notebook_is_executed_small_and_needs_no_widget_state(committed_html):
+    nb, _ = committed_html
+    assert NOTEBOOK.stat().st_size < 1_000_000
+    assert "widgets" not in nb.metadata  # the static renders are all a reader needs
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "every code cell ran before the notebook was saved"
+    assert not any(o.output_type == "error" for c in code for o in c.outputs)
+    for first in (LIVE_CELL, COMPOSED_CELL, TYPO_CELL):
+        (out,) = cell(nb, first).outputs
+        assert set(out.data) == {"text/html", "text/plain"}
+
+
+def test_committed_notebook_renders_its_runs_without_a_kernel(committed_html):
+    nb, body = committed_html
+    numbers = live_close_numbers(nb)
+    assert len(numbers) >= 2 and numbers == sorted(set(numbers))
+    # everything below is read from nbconvert's page, as a reader without a kernel sees it
+    page = parse(body)
+    assert all(f"close #{n} fd=" in page.text() for n in numbers)
+    check_backtrace(body)  # the notebook's one backtrace
+    shallow, deep = tree_members(body)[:2]
+    # ngx_connection_t as nginx 1.22.1 declares it (src/core/ngx_connection.h), in order
+    assert [n.lstrip(".") for n in shallow[:6]] == ["data", "read", "write", "fd", "recv", "send"]
+    assert {".number", ".addr_text", ".requests", ".sent"} <= set(deep)
+    addr = next(li for li in page.find_all("li", "stapbench-branch")
+                if li.find_all("span", "stapbench-member")[0].text() == ".addr_text")
+    assert '"127.0.0.1"' in addr.text()  # the nested struct expands to its members
+    check_typo(nb, body)
