@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ LIVE_CELL = "%%stap -x {worker_pid}"
 COMPOSED_CELL = "%stap_replay {composed}"
 TYPO_CELL = "%%stap --check"
 FALLBACK_CELL = 'live_run = globals().get("live")'
+TYPO_FALLBACK_CELL = 'typo_run = globals().get("typo")'
 TYPO_TOKEN = "$c->numbr"
 
 
@@ -201,6 +203,37 @@ def test_typo_diagnostic_is_on_its_cell_line(executed):
 @pytest.mark.stap
 def test_no_stap_is_left_running_after_the_notebook(executed):
     assert wait_gone(lambda: staps_running_in(NOTEBOOK.parent), timeout=15) == []
+
+
+STAND_IN_STAP = """#!/bin/sh
+echo "stap: cannot run here (a stand-in for a machine without a working stap)" >&2
+exit 1
+"""
+
+
+def test_where_stap_cannot_run_the_notebook_replays_its_recordings(tmp_path, monkeypatch):
+    """A machine where stap fails (a stand-in stap first on PATH): no cell errors, the live
+    cells fall back to the real recordings committed beside the notebook, and say so."""
+    from nbclient import NotebookClient
+
+    (tmp_path / "stap").write_text(STAND_IN_STAP)
+    (tmp_path / "stap").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False,
+                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert "cannot run here" in output_data(cell(nb, LIVE_CELL), "text/plain")
+    fallback = output_data(cell(nb, FALLBACK_CELL), "text/plain")
+    assert "replaying the recorded run (recordings/nginx-close-bpf)" in fallback
+    recorded = [int(n) for n in re.findall(
+        rb"^close #(\d+)", (NOTEBOOK.parent / "recordings/nginx-close-bpf/stdout.bin").read_bytes(), re.M)]
+    shown = [int(n) for n in re.findall(r"^close #(\d+) fd=", fallback, re.M)]
+    assert len(recorded) == 3 and shown == recorded == sorted(set(recorded))
+    typo = cell(nb, TYPO_FALLBACK_CELL)
+    assert "replaying the recorded check" in output_data(typo, "text/plain")
+    check_typo(nb, output_data(typo, "text/html"))
 
 
 def wait_gone(find, timeout: float):

@@ -8,6 +8,7 @@ default so that ``-x <worker pid>`` sees every request.
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import socket
@@ -114,6 +115,9 @@ class NginxServer:
             stdout=subprocess.DEVNULL, stderr=open(self.prefix / "stderr.log", "wb"),
             start_new_session=True,
         )
+        # its own session survives the kernel: a notebook closed without its clean-up cell
+        # must not leave nginx behind
+        atexit.register(self.stop)
         deadline = time.monotonic() + timeout
         while True:
             if self.process.poll() is not None:
@@ -132,6 +136,7 @@ class NginxServer:
             time.sleep(0.05)
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self.process is not None and self.process.poll() is None:
             # QUIT is nginx's graceful stop; the session group catches any straggling worker.
             self.process.send_signal(signal.SIGQUIT)
