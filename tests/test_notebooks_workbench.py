@@ -284,3 +284,113 @@ def test_committed_notebook_renders_its_runs_without_a_kernel(committed_html):
                 if li.find_all("span", "stapbench-member")[0].text() == ".addr_text")
     assert '"127.0.0.1"' in addr.text()  # the nested struct expands to its members
     check_typo(nb, body)
+
+
+# --------------------------------------------------------------------------- in JupyterLab
+
+def goto_cell(page, first_line: str):
+    """The notebook cell whose source starts with ``first_line``, scrolled into view (JupyterLab
+    renders cells lazily)."""
+    index = page.evaluate(
+        "(p) => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " const i = nb.widgets.findIndex(c => c.model.sharedModel.getSource().startsWith(p));"
+        " nb.activeCellIndex = i; nb.scrollToItem(i, 'start'); return i; }", first_line)
+    assert index >= 0, first_line
+    found = page.locator(".jp-Notebook .jp-Cell").nth(index)
+    found.scroll_into_view_if_needed()
+    return found
+
+
+@pytest.mark.browser
+@pytest.mark.stap
+def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_server, stap_bpf, nginx_build):
+    """The user's path: open the flagship in JupyterLab, run it (real stap, real nginx), click
+    the composed hit's frame into nginx's source, expand a struct member, see the typo on its
+    line, save; reopened with No Kernel the saved notebook still shows all of that."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.support.browser import TIMEOUT_MS, open_in_fresh_workspace, shot, widget_output
+    from tests.support.jupyterlab import run_all_cells
+    from tests.test_browser_saved import open_without_kernel
+
+    expected = function_call_line(nginx_build.source / "src/http/ngx_http_request.c",
+                                  "ngx_http_close_connection", "ngx_close_connection(c);")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    for c in nb.cells:
+        if c.cell_type == "code":
+            c.outputs, c.execution_count = [], None
+    nbformat.write(nb, lab_server.root / "investigation.ipynb")
+    shutil.copytree(NOTEBOOK.parent / "recordings", lab_server.root / "recordings", dirs_exist_ok=True)
+    open_in_fresh_workspace(page, lab_server, "investigation.ipynb")
+    run_all_cells(page, timeout_ms=600_000)
+
+    # the live cell's event log: three closes, numbers counting up
+    live = widget_output(goto_cell(page, LIVE_CELL))
+    rows = live.locator('.stapbench-row[data-key="close"]')
+    rows.first.wait_for(timeout=TIMEOUT_MS)
+    numbers = sorted(int(m) for m in re.findall(r"close #(\d+) fd=", live.inner_text()))
+    assert len(numbers) == 3 and len(set(numbers)) == 3, live.inner_text()[:500]
+
+    # the composed hit: its backtrace beside the source; frame #1 marks its call line
+    composed = widget_output(goto_cell(page, COMPOSED_CELL))
+    composed.locator('.stapbench-row[data-key="close"] .stapbench-row-head').first.click()
+    frames = composed.locator(".stapbench-backtrace-view select")
+    frames.wait_for(timeout=TIMEOUT_MS)
+    frames.select_option(index=1)
+    source = composed.locator('.stapbench-source-pane .stapbench-source[data-frame-index="1"]')
+    source.wait_for(timeout=TIMEOUT_MS)
+    marked = source.locator(".hll")
+    assert marked.get_attribute("data-line") == str(expected)
+    assert "ngx_close_connection(c);" in marked.inner_text() and marked.is_visible()
+    # the $c$$ tree: .addr_text expands to its members
+    deep = composed.locator('.stapbench-tree-view .stapbench-tree[data-expression="$c"]').nth(1)
+    branch = deep.locator('li.stapbench-branch[data-path="$c->addr_text"]')
+    child = branch.locator('li[data-path="$c->addr_text->data"]')
+    branch.scroll_into_view_if_needed()
+    assert not child.is_visible()
+    branch.locator("summary").first.click()
+    child.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert '"127.0.0.1"' in child.inner_text()
+    shot(page, "workbench_flow_live")
+
+    # the typo: on its cell line, stap's first alternative offered as a fix
+    typo = goto_cell(page, TYPO_CELL)
+    diag = typo.locator('.stapbench-diagnostic[data-kind="semantic"][data-cell-line="2"]').first
+    diag.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "unable to find member 'numbr'" in diag.inner_text()
+    assert typo.locator(".stapbench-fix", has_text="number").first.is_visible()
+
+    # save, then reopen where no kernel runs (no kernelspec; signed as the user's own)
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.model.dirty", timeout=TIMEOUT_MS)
+    page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    saved = nbformat.read(lab_server.root / "investigation.ipynb", as_version=4)
+    saved.metadata.pop("kernelspec", None)
+    saved.metadata.pop("language_info", None)
+    nbformat.write(saved, lab_server.root / "investigation_saved.ipynb")
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(lab_server.root / "investigation_saved.ipynb")],
+                   env=lab_server.env, check=True, capture_output=True)
+    open_without_kernel(page, lab_server, "investigation_saved.ipynb")
+
+    static = goto_cell(page, COMPOSED_CELL)
+    rows = static.locator("tr.stapbench-frame")
+    rows.first.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert rows.count() == 19 and "ngx_http_close_connection" in rows.nth(1).inner_text()
+    details = static.locator('details.stapbench-frame-source-details[data-frame-index="1"]')
+    mark = details.locator(f'.hll[data-line="{expected}"]')
+    assert not mark.is_visible()
+    details.locator("summary").click()
+    mark.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "ngx_close_connection(c);" in mark.inner_text()
+    branch = static.locator('.stapbench-tree[data-expression="$c"]').nth(1).locator(
+        'li.stapbench-branch[data-path="$c->addr_text"]')
+    branch.scroll_into_view_if_needed()
+    branch.locator("summary").first.click()
+    assert '"127.0.0.1"' in branch.locator('li[data-path="$c->addr_text->data"]').inner_text()
+    typo = goto_cell(page, TYPO_CELL)
+    diag = typo.locator('.stapbench-diagnostic[data-cell-line="2"]').first
+    diag.wait_for(state="visible", timeout=TIMEOUT_MS)
+    assert "cell line 2, column 33" in diag.locator(".stapbench-where").inner_text()
+    shot(page, "workbench_flow_reopened_no_kernel")
