@@ -67,7 +67,7 @@ def test_composed_nginx_close_replays_as_the_kernel_runtime_prints_it(nginx_bina
         NGINX_CLOSE_CHAIN, STAP_DUMP_ARGS, record_nginx_close, symbols,
     )
 
-    folder = record_nginx_close(tmp_path / "close", nginx_binary, values={"number": "41", "fd": "9"}, hits=2)
+    folder = record_nginx_close(nginx_binary, tmp_path / "close", values={"number": "41", "fd": "9"}, hits=2)
     run = replay(folder)
     assert run.exit_status == 0 and "(@1)" in run.script and str(nginx_binary) in run.argv
     texts = [e.text for e in run.events if isinstance(e, TextLine)]

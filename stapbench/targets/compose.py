@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..runner.transcript import SCRIPT, TranscriptWriter, write_meta
+from ..runner.transcript import SCRIPT, TranscriptWriter, new_run_dir, write_meta
 
 #: a PIE's load address as Linux typically maps it (any page-aligned value works)
 PIE_BASE = 0x55D0C0A00000
@@ -263,11 +263,12 @@ def nginx_close_transcript(binary: Path | str, symbolizer=None, *,
     return "".join(out).encode()
 
 
-def record_nginx_close(folder: Path | str, binary: Path | str, symbolizer=None, *,
+def record_nginx_close(binary: Path | str, folder: Path | str | None = None, symbolizer=None, *,
                        values: Mapping[str, str] | None = None, hits: int = 1) -> Path:
     """:func:`nginx_close_transcript` written as a run folder (argv as the kernel runtime
-    would run it, ``-DMAXSTRINGLEN`` raised so the ``$c$$`` dump is not cut)."""
-    folder = Path(folder)
+    would run it, ``-DMAXSTRINGLEN`` raised so the ``$c$$`` dump is not cut).  ``folder``:
+    None puts it beside the real runs (``~/.cache/stapbench/runs/...``)."""
+    folder = Path(folder) if folder is not None else new_run_dir(None)
     data = nginx_close_transcript(binary, symbolizer, values=values, hits=hits)
     return record_composed_run(
         folder, NGINX_CLOSE_SCRIPT, [("stdout", data)],
