@@ -161,6 +161,10 @@ def test_no_stap_is_left_when_the_kernel_goes_mid_run(stap_bpf, kernel, tmp_path
     while not any(comm == "stapbpf" for _pid, comm in session_members(stap)):
         assert time.monotonic() < deadline, "stapbpf never started"
         time.sleep(0.1)
+    # the probes are live (a SIGINT while stapbpf still loads them ends it before its end probe)
+    while b"req " not in b"".join(p.read_bytes() for p in (tmp_path / "runs").rglob("stdout.bin")):
+        assert time.monotonic() < deadline, "no probe output within 60 s"
+        time.sleep(0.1)
     if how == "shutdown":
         kernel.km.shutdown_kernel(now=False)  # a shutdown request, as JupyterLab sends it
     else:
