@@ -9,7 +9,7 @@ import pytest
 
 from .support.browser import (
     TIMEOUT_MS, assert_caret_under, code_cell, function_call_line, kernel_execute, open_in_fresh_workspace, shot,
-    static_output, widget_output, write_notebook,
+    reveal_static, widget_output, write_notebook,
 )
 from .support.jupyterlab import run_all_cells
 
@@ -67,7 +67,7 @@ def finish_run(page, cell):
     assert "running" in widget.locator(".stapbench-status").inner_text()
     kernel_execute(page, FINISH)
     widget.locator('.stapbench-status[data-state="finished"]').wait_for(timeout=TIMEOUT_MS)
-    static = static_output(cell)
+    static = reveal_static(cell)
     static.locator(".stapbench-frames").wait_for(timeout=TIMEOUT_MS)
     return static
 
@@ -170,7 +170,7 @@ def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_c
     open_run_notebook(page, lab_server, "typo.ipynb", [SHOWN_AFTER.format(folder=str(typo_recording.folder))],
                       nginx_source_root)
     cell = code_cell(page, 1)
-    for area, label in ((widget_output(cell), "live"), (static_output(cell), "static")):
+    for area, label in ((widget_output(cell), "live"), (reveal_static(cell), "static")):
         diag = area.locator(f'.stapbench-diagnostic[data-kind="semantic"][data-cell-line="{TYPO_LINE}"]')
         diag.wait_for(timeout=TIMEOUT_MS)
         assert diag.get_attribute("data-column") == str(column)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from .support.browser import (
-    TIMEOUT_MS, assert_no_xss, code_cell, open_in_fresh_workspace, shot, static_output, widget_output,
+    TIMEOUT_MS, assert_no_xss, code_cell, open_in_fresh_workspace, reveal_static, shot, widget_output,
     write_notebook,
 )
 from .support.jupyterlab import run_all_cells
@@ -62,14 +62,14 @@ def test_payloads_from_stap_output_stay_inert_text(page, lab_server, xss_recordi
     assert f'"{XSS_SCRIPT}"' in tree.inner_text()
     fixes = live.locator(".stapbench-fix", has_text=XSS_IMG)
     assert fixes.count() == 1 and fixes.first.is_visible()
-    static = static_output(hit)
+    static = reveal_static(hit)
     static_text = static.inner_text()
     for payload in (XSS_SCRIPT, XSS_IMG):
         assert payload in static_text
     # the module path is the module cell's tooltip: an attribute value, not markup
     module = static.locator("tr.stapbench-frame td.stapbench-frame-module").first
     assert module.get_attribute("title") == f"/opt/{XSS_SCRIPT}/nginx"
-    for area in (widget_output(check), static_output(check)):
+    for area in (widget_output(check), reveal_static(check)):
         diag = area.locator('.stapbench-diagnostic[data-kind="semantic"]')
         diag.wait_for(timeout=TIMEOUT_MS)
         assert XSS_IMG in diag.locator(".stapbench-message").inner_text()

@@ -308,12 +308,11 @@ def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_se
     the composed hit's frame into nginx's source, expand a struct member, see the typo on its
     line, save; reopened with No Kernel the saved notebook still shows all of that."""
     import shutil
-    import subprocess
-    import sys
 
-    from tests.support.browser import TIMEOUT_MS, open_in_fresh_workspace, shot, widget_output
+    from tests.support.browser import (
+        TIMEOUT_MS, open_in_fresh_workspace, open_without_kernel, save_for_kernelless_reopen, shot, widget_output,
+    )
     from tests.support.jupyterlab import run_all_cells
-    from tests.test_browser_saved import open_without_kernel
 
     expected = function_call_line(nginx_build.source / "src/http/ngx_http_request.c",
                                   "ngx_http_close_connection", "ngx_close_connection(c);")
@@ -363,15 +362,7 @@ def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_se
     assert typo.locator(".stapbench-fix", has_text="number").first.is_visible()
 
     # save, then reopen where no kernel runs (no kernelspec; signed as the user's own)
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.model.dirty", timeout=TIMEOUT_MS)
-    page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
-    saved = nbformat.read(lab_server.root / "investigation.ipynb", as_version=4)
-    saved.metadata.pop("kernelspec", None)
-    saved.metadata.pop("language_info", None)
-    nbformat.write(saved, lab_server.root / "investigation_saved.ipynb")
-    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(lab_server.root / "investigation_saved.ipynb")],
-                   env=lab_server.env, check=True, capture_output=True)
+    save_for_kernelless_reopen(page, lab_server, "investigation.ipynb", "investigation_saved.ipynb")
     open_without_kernel(page, lab_server, "investigation_saved.ipynb")
 
     static = goto_cell(page, COMPOSED_CELL)

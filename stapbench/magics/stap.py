@@ -78,8 +78,10 @@ class StapMagics(Magics, Configurable):
     view = Unicode("auto", help="how a run is shown: 'widget' (stapbench.views.RunView: event log, backtraces "
                    "beside source, trees), 'text' (rate-limited plain text), or 'auto': widget in a Jupyter "
                    "kernel, text in a terminal IPython").tag(config=True)
-    final_view = Unicode("replace", help="widget view, when the run ends: 'replace' the live widget by the static "
-                         "render (shown by nbconvert, GitHub and kernel-less JupyterLab), or 'accompany' it").tag(config=True)
+    final_view = Unicode("accompany", help="widget view, when the run ends: 'accompany' keeps the live widget "
+                         "(frames, trees, fix buttons stay interactive) and puts the static render in a second output "
+                         "that shows only where the widget can't (a reopened notebook, nbconvert, GitHub); 'replace' "
+                         "swaps the widget for the static render").tag(config=True)
     max_lines = Int(200, help="text view: the last N output lines shown (the rest is counted)").tag(config=True)
     max_updates_per_second = Float(10.0, help="text view: output refresh rate limit").tag(config=True)
     grace = Float(5.0, help="seconds stap gets after SIGINT before SIGTERM").tag(config=True)

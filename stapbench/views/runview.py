@@ -44,6 +44,14 @@ MAX_LISTING_ROWS = 5000
 SCRIPT_NAME = "script.stp"  # the runner writes the cell to RUN_FOLDER/script.stp
 
 
+_TWIN_CSS = (
+    ".jp-OutputArea:has(.stapbench-run-view) .jp-OutputArea-child:has(.stapbench-twin){display:none}"
+    ".jp-OutputArea:has(.stapbench-twin) .jp-OutputArea-child:has(.stapbench-live-fallback){display:none}"
+    # a widget output that can't render ("Loading widget...", "model not found") has no mime type
+    ".jp-OutputArea:has(.stapbench-twin) .jp-OutputArea-child:not(:has(.stapbench-run-view))"
+    ":not(:has(.stapbench-twin)):not(:has([data-mime-type])){display:none}"
+)
+
 _default_symbolizer = None
 _default_lock = threading.Lock()
 
@@ -168,7 +176,7 @@ class RunView:
             else:
                 self._handle.update(self._repr_mimebundle_(), raw=True)
                 if self._static_handle is not None:
-                    self._static_handle.update(self._static_bundle(), raw=True)
+                    self._static_handle.update(self._twin_bundle(), raw=True)
         self._closed_event.set()
 
     def finish(self, timeout: float = 10.0) -> bool:
@@ -258,8 +266,29 @@ class RunView:
 
     def _repr_mimebundle_(self, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs) or {}
-        data.update(self._static_bundle())
+        if self.final == "accompany" and self.closed:
+            # the twin output carries the static render (see _twin_bundle); where the widget can't
+            # render (an untrusted notebook, nbconvert, GitHub) this output only points to it
+            from ._html import esc
+
+            note = f"{self._run_status() or 'stap run finished'} (interactive view; the full render is in the next output)"
+            data.update({"text/html": f'<div class="stapbench-live-fallback">{esc(note)}</div>', "text/plain": note})
+        else:
+            data.update(self._static_bundle())
         return data
+
+    def _twin_bundle(self) -> dict:
+        """The static render for the second output of ``final="accompany"``.
+
+        Its CSS (``:has()``, JupyterLab and nbconvert's lab template share the
+        ``jp-OutputArea`` classes) hides it while the live widget renders in the same
+        cell, and hides the widget's output where the widget cannot render (a
+        reopened notebook: "model not found") or the fallback HTML copy: the cell
+        shows exactly one of the two.  Where ``<style>`` is stripped (an untrusted
+        notebook, GitHub) both stay visible, the static render among them."""
+        bundle = self._static_bundle()
+        bundle["text/html"] = f"<style>{_TWIN_CSS}</style><div class=\"stapbench-twin\">{bundle['text/html']}</div>"
+        return bundle
 
     def show(self):
         """Display with a display id, so :meth:`close` can put the final render in place."""
@@ -271,6 +300,6 @@ class RunView:
         self._handle = display(self, display_id=True)
         if self.final == "accompany":
             # a run that already ended gets no close() any more: its static render goes in now
-            self._static_handle = display(self._static_bundle() if self.closed else {"text/plain": ""},
+            self._static_handle = display(self._twin_bundle() if self.closed else {"text/plain": ""},
                                           raw=True, display_id=True)
         return self._handle

@@ -43,6 +43,18 @@ def static_output(cell):
     return cell.locator('.jp-OutputArea-output[data-mime-type="text/html"]')
 
 
+def reveal_static(cell):
+    """The cell's static render, made visible as a kernel-less reader sees it.
+
+    While the live widget renders, its static twin (the second output of
+    ``final="accompany"``) is hidden by the twin's own CSS; an inline style on the
+    output children overrides that, so the test can read and click the static form
+    in the same page.  Returns the ``text/html`` outputs."""
+    cell.locator(".stapbench-twin").wait_for(state="attached", timeout=TIMEOUT_MS)
+    cell.evaluate("(el) => el.querySelectorAll('.jp-OutputArea-child').forEach(c => { c.style.display = 'flex'; })")
+    return static_output(cell)
+
+
 def widget_output(cell):
     """The cell's live widget outputs (JupyterLab gives a widget's output node no mime type)."""
     return cell.locator(".jp-OutputArea-output:has(.jupyter-widgets)")
@@ -150,3 +162,35 @@ _EXECUTE = """async (code) => {
 def kernel_execute(page, code: str) -> None:
     """Run ``code`` in the current notebook's kernel, as a later cell would, and wait for it."""
     assert page.evaluate(_EXECUTE, code) == "ok"
+
+
+def open_without_kernel(page, server, name: str) -> None:
+    """Open ``name`` (no kernelspec, no language) and answer JupyterLab's kernel dialog "No Kernel"."""
+    goto_fresh_workspace(page, server, name)
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    dialog.wait_for(timeout=TIMEOUT_MS)
+    dialog.locator("button", has_text="No Kernel").click()
+    dialog.wait_for(state="detached", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "(name) => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return w && w.context && w.context.path === name"
+        " && w.sessionContext.kernelDisplayName === 'No Kernel' && !w.sessionContext.session; }", arg=name, timeout=TIMEOUT_MS)
+
+
+def save_for_kernelless_reopen(page, server, name: str, new_name: str):
+    """Save the open notebook, shut its kernel down, and write it again as ``new_name`` the
+    way a reader without a kernel gets it: no kernelspec or language (JupyterLab would start a
+    kernel for those), signed with `jupyter trust` as the user's own.  Returns the saved one."""
+    import subprocess
+    import sys
+
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.model.dirty", timeout=TIMEOUT_MS)
+    page.evaluate("() => window.jupyterapp.commands.execute('kernelmenu:shutdown')")
+    saved = nbformat.read(server.root / name, as_version=4)
+    saved.metadata.pop("kernelspec", None)
+    saved.metadata.pop("language_info", None)
+    nbformat.write(saved, server.root / new_name)
+    subprocess.run([sys.executable, "-m", "jupyter", "trust", str(server.root / new_name)],
+                   env=server.env, check=True, capture_output=True)
+    return saved

@@ -39,6 +39,7 @@ class LabServer:
     token: str
     root: Path
     process: subprocess.Popen
+    env: dict  # the server's JUPYTER_* folders: `jupyter trust` with it signs into the server's db
 
     def api(self, path: str):
         req = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"token {self.token}"})
@@ -77,7 +78,7 @@ def lab_server(tmp_path_factory) -> LabServer:
     ]
     log = open(ARTIFACTS_DIR() / "jupyterlab.log", "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=proc)
+    server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=proc, env=env)
     deadline = time.monotonic() + 90
     while True:
         try:
