@@ -299,3 +299,39 @@ def test_repeated_stacks_render_once_then_point_back():
     assert [r.attrs["data-same-as"] for r in repeats] == ["0", "1", "0", "1"]
     assert "same backtrace as #0 (6 frames, top handle_leaf)" in repeats[0].text()
     assert repeats[0].find("pre").text().splitlines()[1] == "Returning to  :  0x4011f5 : handle_middle+0x1f/0x2a [/opt/demo/bin/demo]"
+
+
+def test_a_diagnostic_stap_repeats_is_shown_once():
+    # real stap 4.8 output: the same semantic error once per derived probe, the second time
+    # with the file name left out ("at :2:33")
+    data = (b"semantic error: unable to find member 'numbr' for struct s (alternatives: number, fd): "
+            b"operator '->' at /r/script.stp:2:33\n"
+            b"        source:   printf(\"%d\\n\", $c->numbr)\n"
+            b"                                    ^\n\n"
+            b"semantic error: unable to find member 'numbr' for struct s (alternatives: number, fd): "
+            b"operator '->' at :2:33\n"
+            b"        source:   printf(\"%d\\n\", $c->numbr)\n"
+            b"                                    ^\n\n"
+            b"semantic error: unresolved function foo: identifier 'foo' at /r/script.stp:3:3\n"
+            b"        source:   foo()\n"
+            b"                  ^\n\n")
+    events = parse_bytes(data, stream="stderr")
+    assert len(events) == 3
+    html = render_html(events, cell_source="probe x {\n  printf(\"%d\\n\", $c->numbr)\n  foo()\n}\n",
+                       script_path="/r/script.stp")
+    assert html.count('class="stapbench-diagnostic ') == 2
+    assert html.count("stapbench-repeat-diagnostic") == 1
+    text = render_text(events)
+    assert text.count("unable to find member") == 1 and "printed the diagnostic above again" in text
+
+
+def test_run_view_shows_one_diagnostic_view_per_message_and_counts_repeats():
+    from stapbench.views import RunView
+
+    diag = (b"ERROR: division by 0 near operator '/' at /r/script.stp:3:9\n")
+    view = RunView(symbolizer=False)
+    view.push(parse_bytes(diag * 5 + b"ERROR: other failure\n", stream="stderr"))
+    view.close()
+    views = [c for c in view.diagnostics_box.children if type(c).__name__ == "DiagnosticView"]
+    assert len(views) == 2
+    assert any("repeated 4" in getattr(c, "value", "") for c in view.diagnostics_box.children)

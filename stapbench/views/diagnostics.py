@@ -54,6 +54,12 @@ def caret_prefix(line: str, column0: int) -> str:
     return "".join("\t" if ch == "\t" else " " for ch in line[:column0])
 
 
+def diagnostic_key(diag: Diagnostic) -> tuple:
+    """What makes two diagnostics the same message (stap repeats some, e.g. once per derived
+    probe, the second time with the file name left out, which the parser already resolved)."""
+    return (diag.severity, diag.kind, diag.message, diag.file, diag.line, diag.column)
+
+
 def apply_suggestion(cell_source: str, diag: Diagnostic, suggestion: str, *, line_offset: int = 0) -> str | None:
     """The cell with stap's suggestion applied, or None when there is no safe edit.
 

@@ -31,8 +31,8 @@ from pathlib import Path
 import ipywidgets as W
 
 from ..model import Backtrace, Diagnostic, Event, Listing, StructDump, Summary, TextLine, VarsDump
-from ._html import wrap_root
-from .diagnostics import render_summary_html
+from ._html import esc, wrap_root
+from .diagnostics import diagnostic_key, render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
 from .static import EventWindow, render_html, render_text
@@ -84,6 +84,10 @@ class RunView:
         self._lock = threading.RLock()
         self._diagnostics: list[Diagnostic] = []
         self._diagnostics_total = 0
+        self._diagnostic_keys: set[tuple] = set()
+        self._diagnostic_repeats = 0
+        self._diagnostic_views: list = []
+        self._diagnostic_notes = W.HTML()
         self._listings: list[Listing] = []
         self._summaries: list[Summary] = []
         self._dirty = False
@@ -152,6 +156,14 @@ class RunView:
     def _note(self, e: Event) -> None:
         """Keep what the live parts above the log show (caller holds the lock)."""
         if isinstance(e, Diagnostic):
+            key = diagnostic_key(e)
+            if key in self._diagnostic_keys:
+                # one view per distinct message; the repeats are counted (and all in the log)
+                self._diagnostic_repeats += 1
+                self._dirty = True
+                return
+            if len(self._diagnostic_keys) < 10_000:
+                self._diagnostic_keys.add(key)
             self._diagnostics_total += 1
             if len(self._diagnostics) < MAX_DIAGNOSTIC_VIEWS:
                 self._diagnostics.append(e)
@@ -187,8 +199,6 @@ class RunView:
 
     # ------------------------------------------------------------------ live parts
     def _status_html(self) -> str:
-        from ._html import esc
-
         state = "finished" if self.closed else "running"
         status = self._run_status() or f"stap run {state}"
         return wrap_root(f'<div class="stapbench-status" data-state="{state}">{esc(status)} '
@@ -201,17 +211,23 @@ class RunView:
             listings = list(self._listings)
             summaries = list(self._summaries)
             total_diags = self._diagnostics_total
+            repeats = self._diagnostic_repeats
         self.status.value = self._status_html()
         if not dirty:
             return
-        if len(diags) != len(self.diagnostics_box.children):
-            views = list(self.diagnostics_box.children)
-            for d in diags[len(views):]:
-                views.append(DiagnosticView(d, cell_source=self.cell_source, script_path=self.script_path,
-                                            line_offset=self.line_offset))
-            if total_diags > len(diags):
-                views.append(W.HTML(f"\u2026 and {total_diags - len(diags)} more diagnostics (in the event log)"))
-            self.diagnostics_box.children = views
+        views = self._diagnostic_views
+        for d in diags[len(views):]:
+            views.append(DiagnosticView(d, cell_source=self.cell_source, script_path=self.script_path,
+                                        line_offset=self.line_offset))
+        notes = []
+        if total_diags > len(diags):
+            notes.append(f"\u2026 and {total_diags - len(diags)} more diagnostics (in the event log)")
+        if repeats:
+            notes.append(f"stap repeated {repeats} of these messages (all are in the event log)")
+        self._diagnostic_notes.value = "<br>".join(esc(n) for n in notes)
+        children = (*views, self._diagnostic_notes) if notes else tuple(views)
+        if children != self.diagnostics_box.children:
+            self.diagnostics_box.children = children
         if listings and self.listing.value.count("stapbench-listing-row") != len(listings):
             self.listing.value = wrap_root(render_listings_html(listings), kind="listing")
         if summaries:
@@ -258,8 +274,6 @@ class RunView:
         html, text = self.static_html(), self.static_text()
         status = self._run_status()
         if status:
-            from ._html import esc
-
             html = wrap_root(f'<div class="stapbench-status">{esc(status)}</div>', kind="status") + html
             text = f"{status}\n{text}"
         return {"text/html": html, "text/plain": text}
@@ -269,8 +283,6 @@ class RunView:
         if self.final == "accompany" and self.closed:
             # the twin output carries the static render (see _twin_bundle); where the widget can't
             # render (an untrusted notebook, nbconvert, GitHub) this output only points to it
-            from ._html import esc
-
             note = f"{self._run_status() or 'stap run finished'} (interactive view; the full render is in the next output)"
             data.update({"text/html": f'<div class="stapbench-live-fallback">{esc(note)}</div>', "text/plain": note})
         else:

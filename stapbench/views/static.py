@@ -18,7 +18,7 @@ from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump,
 from ._html import attrs, esc, wrap_root
 from .backtrace import backtrace_signature, render_backtrace_html, render_backtrace_text, render_repeat_html
 from .diagnostics import (
-    render_diagnostic_html, render_diagnostic_text, render_summary_html, render_summary_text,
+    diagnostic_key, render_diagnostic_html, render_diagnostic_text, render_summary_html, render_summary_text,
 )
 from .grouping import Grouper, ProbeCounter, group_events
 from .listing import render_listings_html, render_listings_text
@@ -107,6 +107,7 @@ class _Renderer:
         self.expressions = expressions or {}
         self.context_frame = None  # the current hit's probed frame, for DWARF types
         self.seen: dict[tuple, int] = {}  # backtrace signature -> index of its first rendering
+        self.seen_diagnostics: set[tuple] = set()
 
     @classmethod
     def for_window(cls, window: EventWindow, *, types, **options) -> "_Renderer":
@@ -126,6 +127,14 @@ class _Renderer:
         if isinstance(e, VarsDump):
             return html_or_text(e, types=self.dump_types())
         if isinstance(e, Diagnostic):
+            key = diagnostic_key(e)
+            if key in self.seen_diagnostics:
+                # stap prints a semantic error once per derived probe (an inlined copy, a second
+                # address): the same message on the same line says nothing new
+                note = "(stap printed the diagnostic above again)"
+                return (f'<div class="stapbench-muted stapbench-repeat-diagnostic">{esc(note)}</div>'
+                        if html_or_text is render_diagnostic_html else note)
+            self.seen_diagnostics.add(key)
             return html_or_text(e, cell_source=self.cell_source, script_path=self.script_path,
                                 line_offset=self.line_offset)
         return html_or_text(e)
