@@ -5,8 +5,8 @@ A recorded folder is what ``%%stap --record`` leaves (see ``stapbench/runner/tra
 the kernel runtime would print (the BPF runtime that runs on these machines has no
 ``print_ubacktrace()`` and no ``$var$``), composed from the real nginx build:
 
-* the backtrace: real symbols, sizes and return addresses (``tests.support.compose``);
-* the ``$c$`` / ``$c$$`` dumps of ``ngx_connection_t``: the member names and their order
+* the backtrace: real symbols, sizes and return addresses (``stapbench.targets.compose``);
+* the ``$c$`` / ``$c$$`` dumps (``stapbench.targets.compose.pretty_dump``) of ``ngx_connection_t``: the member names and their order
   come from the build's DWARF (``Symbolizer.member_types``), the values are plausible ones
   printed in stap's pretty-printer formats (FORMATS.md §2.2, 32-argument limit included);
 * the diagnostic: real stap output (``stap -p2`` through the runner, ``--check``) when
@@ -16,15 +16,13 @@ the kernel runtime would print (the BPF runtime that runs on these machines has 
 from __future__ import annotations
 
 import shutil
-import zlib
-import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from stapbench.runner.transcript import SCRIPT, TranscriptWriter, write_meta
+from stapbench.runner.transcript import SCRIPT
+from stapbench.targets.compose import pretty_dump, record_composed_run
 
 from .compose import NGINX_CLOSE_CHAIN, compose_chain, ubacktrace_text
 
@@ -32,67 +30,9 @@ from .compose import NGINX_CLOSE_CHAIN, compose_chain, ubacktrace_text
 XSS_SCRIPT = "<script>window.__xss=1</script>"
 XSS_IMG = '<img src=x onerror="window.__xss=1">'
 
-#: stap prints at most this many values in one pretty-printed dump, then `...`
-STAP_DUMP_ARGS = 32
-
-
-def record_run(folder: Path, script: str, chunks: Iterable[tuple[str, bytes]], *,
-               argv: list[str] | None = None, exit_status: int = 0, stop_reason: str = "exited",
-               chunk_size: int = 1 << 16) -> Path:
-    """A run folder as the runner writes it: ``script.stp``, the streams through
-    TranscriptWriter (in ``chunk_size`` pieces, as a pipe would deliver them), ``meta.json``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / SCRIPT).write_text(script, encoding="utf-8")
-    started = time.time()
-    writer = TranscriptWriter(folder)
-    try:
-        for stream, data in chunks:
-            for at in range(0, len(data), chunk_size):
-                writer.write(stream, data[at:at + chunk_size])
-    finally:
-        writer.close()
-    write_meta(folder, {
-        "version": 1, "argv": argv or ["stap", str(folder / SCRIPT)], "stap_pid": None, "marker": None,
-        "started_at": started, "ready_at": started, "ended_at": time.time(), "exit_status": exit_status,
-        "stop_reason": stop_reason, "stop_signal": None, "trigger_status": None, "notes": [],
-    })
-    return folder
-
-
-# --------------------------------------------------------------------------- nginx hit
-
-def _scalar(name: str, type_: str, values: dict[str, str]) -> str:
-    if name in values:
-        return values[name]
-    if "*" in type_ or type_.endswith("_pt"):  # pointers, nginx's function pointer typedefs
-        return f"0x55d0c1{(zlib.crc32(name.encode()) & 0xffff) * 16:06x}"
-    return "0"
-
-
-def pretty_dump(symbolizer, binary: Path, type_name: str, *, deep: bool, values: dict[str, str],
-                nested: dict[str, dict[str, str]]) -> str:
-    """``$c$`` (shallow) or ``$c$$`` (deep) of a struct as stap prints it: members in DWARF
-    order, nested structs ``{...}`` when shallow, expanded when deep, at most
-    ``STAP_DUMP_ARGS`` values then ``...``."""
-    budget = [STAP_DUMP_ARGS]
-
-    def struct(type_: str, vals: dict[str, str]) -> str:
-        parts = []
-        for name, mtype in symbolizer.member_types(str(binary), type_).items():
-            if budget[0] <= 0:
-                parts.append("...")
-                break
-            if symbolizer.member_types(str(binary), mtype) and "*" not in mtype:
-                if not deep:
-                    parts.append(f".{name}={{...}}")
-                    continue
-                parts.append(f".{name}={struct(mtype, nested.get(name, {}))}")
-                continue
-            budget[0] -= 1
-            parts.append(f".{name}={_scalar(name, mtype, vals)}")
-        return "{" + ", ".join(parts) + "}"
-
-    return struct(type_name, values)
+def record_run(folder: Path, script: str, chunks, **kwargs) -> Path:
+    """A run folder as the runner writes it (stapbench.targets.compose.record_composed_run)."""
+    return record_composed_run(folder, script, chunks, **kwargs)
 
 
 CONNECTION_VALUES = {"fd": "3", "sent": "615", "type": "1", "socklen": "16", "number": "7",
