@@ -18,12 +18,12 @@ One deliberate difference: the script passes each stack to ``printf`` as the
 *format*, so a ``%`` in a symbol is mangled there; here the stack is written
 as it is.
 
-How it is fast: each distinct line is cleaned once (a cache), so the per-line
-work is a dict lookup done by ``map`` in C.  Every line becomes a token:
-``b";" + frame``, ``b""`` for a skipped line, or ``b"\\n" + digits`` for a count
-(a frame can never hold a newline).  Joining all tokens in *reverse* puts each
-stack root-first right after its count, so one ``split(b"\\n")`` yields
-``COUNT;root;...;leaf`` pieces: Python code runs per stack, not per line.
+How it is fast: the input is cut at its count lines by one regular expression
+(C code over the whole buffer), so what lies between two counts, one stack's
+text, is a single bytes object; identical stacks are the rule in profiles, and
+each distinct stack text is folded once (a cache), so Python code runs per
+stack, not per line.  A stack seen for the first time is folded line by line,
+each distinct line cleaned once (a second cache).
 """
 
 from __future__ import annotations
@@ -31,20 +31,23 @@ from __future__ import annotations
 import re
 from typing import BinaryIO, Iterable
 
-__all__ = ["collapse_lines", "collapse_bytes", "format_folded", "fold_bytes"]
+from ..gcpause import gc_paused
 
-_COUNT = re.compile(rb"\s*([0-9]+)\Z")
+__all__ = ["Folder", "collapse_lines", "collapse_bytes", "format_folded", "fold_bytes", "fold_stream"]
+
+# a count line, with the newline before it: every line starts after a "\n" once the
+# input is prefixed with one; the lookahead keeps the newline after it for the next match
+_COUNT_LINE = re.compile(rb"\n[ \t\r\f\v]*([0-9]+)(?![^\n])")
 _WHITESPACE = b" \t\n\r\f\v"
-# bound the per-line cache so adversarial input (all lines distinct) stays bounded in memory
-_CACHE_LIMIT = 1 << 20
+# bound the caches so adversarial input (all lines distinct, huge lines) stays bounded in
+# memory: at most this many entries, each key at most this long
+_LINE_CACHE_LIMIT, _CACHED_LINE_BYTES = 1 << 18, 1 << 10
+_STACK_CACHE_LIMIT, _CACHED_STACK_BYTES = 1 << 16, 1 << 13
 _SLICE = 4096
 
 
 def _token(line: bytes) -> bytes:
-    """A line -> its token: b";" + the cleaned frame, b"" (skip) or b"\\n" + count digits."""
-    m = _COUNT.match(line)
-    if m is not None:
-        return b"\n" + m.group(1)
+    """A frame line -> b";" + the cleaned frame, or b"" for a line to skip."""
     frame = line.lstrip(_WHITESPACE)
     if not frame:
         return b""
@@ -57,64 +60,109 @@ def _token(line: bytes) -> bytes:
     return b";" + (frame or b"-")
 
 
+def _fill(values: list, keys: list, compute) -> None:
+    """Replace each None in ``values`` by ``compute(keys[i])``; only misses reach Python code."""
+    i = 0
+    try:
+        while True:
+            i = values.index(None, i)
+            values[i] = compute(keys[i])
+            i += 1
+    except ValueError:
+        pass
+
+
 class Folder:
-    """Incremental folding: ``feed_lines`` any number of times, then ``collapsed()``."""
+    """Incremental folding: ``feed(bytes)`` any number of times (split anywhere), then
+    ``close()`` returns ``{stack: count}``, stacks root first joined by ``;``."""
 
-    def __init__(self) -> None:
-        self.cache: dict[bytes, bytes] = {}
-        self.tokens: list[bytes] = []
+    def __init__(self, into: dict[bytes, int] | None = None) -> None:
+        self.collapsed: dict[bytes, int] = {} if into is None else into
+        self._stacks: dict[bytes, bytes] = {}  # text between two counts -> its folded stack
+        self._frames: dict[bytes, bytes] = {}  # line -> its token
+        self._open: list[bytes] = []  # the text since the last count, whole lines
+        self._tail = b"\n"  # the line being read, after its newline
 
-    def feed_lines(self, lines: list[bytes]) -> None:
-        """Lines without their ``\\n``."""
-        # in slices, so lines first seen early in the input are cache hits later on
-        for start in range(0, len(lines), _SLICE):
-            self._feed_slice(lines[start:start + _SLICE])
+    def feed(self, data: bytes) -> None:
+        text = self._tail + data
+        if text.endswith(b"\n"):
+            # whole lines (no copy up to the cut); the empty line the next block's leading
+            # newline makes is skipped like any blank line
+            self._feed_lines(text)
+            self._tail = b"\n"
+            return
+        cut = text.rfind(b"\n")  # >= 0: the tail starts with one
+        if cut > 0:
+            self._feed_lines(text[:cut])
+        self._tail = text[cut:]
 
-    def _feed_slice(self, lines: list[bytes]) -> None:
-        cache = self.cache
-        tokens = list(map(cache.get, lines))
-        i = 0
-        try:
-            while True:
-                i = tokens.index(None, i)  # only lines not seen before reach Python code
-                line = lines[i]
-                token = cache.get(line)
-                if token is None:
-                    token = _token(line)
-                    if len(cache) < _CACHE_LIMIT:
-                        cache[line] = token
-                tokens[i] = token
-                i += 1
-        except ValueError:
-            pass
-        self.tokens += tokens
+    def close(self) -> dict[bytes, int]:
+        if len(self._tail) > 1:
+            self._feed_lines(self._tail)  # the last line had no newline
+        self._tail = b"\n"
+        self._open = []  # frames after the final count: the script drops them too
+        return self.collapsed
 
-    def collapsed(self, into: dict[bytes, int] | None = None) -> dict[bytes, int]:
-        collapsed: dict[bytes, int] = {} if into is None else into
-        tokens = self.tokens
-        tokens.reverse()
-        pieces = b"".join(tokens).split(b"\n")
-        tokens.reverse()
+    def _feed_lines(self, block: bytes) -> None:
+        """``block``: whole lines, each after a newline (the block starts with one)."""
+        pieces = _COUNT_LINE.split(block)
+        # [before, count, between, count, between, ..., count, after]
+        self._open.append(pieces[0])
+        if len(pieces) == 1:
+            return
+        texts = pieces[2:-1:2]
+        stacks = [self._fold(b"".join(self._open))]
+        # in slices, so that stacks first seen early in the input are cache hits later on
+        for at in range(0, len(texts), _SLICE):
+            part = texts[at:at + _SLICE]
+            found = list(map(self._stacks.get, part))
+            _fill(found, part, self._stack)
+            stacks += found
+        self._open = [pieces[-1]]
+        collapsed = self.collapsed
         get = collapsed.get
-        # pieces[0] holds frames after the final count: the script drops them too
-        for piece in pieces[1:]:
-            count, _, stack = piece.partition(b";")
+        for stack, count in zip(stacks, pieces[1::2]):
             collapsed[stack] = get(stack, 0) + int(count)
-        return collapsed
+
+    def _stack(self, text: bytes) -> bytes:
+        stack = self._stacks.get(text)  # seen earlier in the same slice
+        if stack is not None:
+            return stack
+        stack = self._fold(text)
+        if len(text) <= _CACHED_STACK_BYTES and len(self._stacks) < _STACK_CACHE_LIMIT:
+            self._stacks[text] = stack
+        return stack
+
+    def _fold(self, text: bytes) -> bytes:
+        """One stack's lines (leaf first) -> ``root;...;leaf``."""
+        lines = text.split(b"\n")
+        tokens = list(map(self._frames.get, lines))
+        _fill(tokens, lines, self._frame)
+        tokens.reverse()
+        return b"".join(tokens)[1:]  # every frame token starts with ";"
+
+    def _frame(self, line: bytes) -> bytes:
+        token = self._frames.get(line)
+        if token is not None:
+            return token
+        token = _token(line)
+        if len(line) <= _CACHED_LINE_BYTES and len(self._frames) < _LINE_CACHE_LIMIT:
+            self._frames[line] = token
+        return token
 
 
 def collapse_lines(lines: Iterable[bytes], collapsed: dict[bytes, int] | None = None) -> dict[bytes, int]:
     """Fold lines (without their ``\\n``) into ``{stack: count}``."""
-    folder = Folder()
-    folder.feed_lines(lines if isinstance(lines, list) else list(lines))
-    return folder.collapsed(collapsed)
+    folder = Folder(collapsed)
+    folder.feed(b"\n".join(lines) + b"\n")
+    return folder.close()
 
 
 def collapse_bytes(data: bytes) -> dict[bytes, int]:
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()  # the text after the final newline is no line
-    return collapse_lines(lines)
+    folder = Folder()
+    with gc_paused():
+        folder.feed(data)
+        return folder.close()
 
 
 def format_folded(collapsed: dict[bytes, int]) -> bytes:
@@ -129,14 +177,7 @@ def fold_bytes(data: bytes) -> bytes:
 def fold_stream(stream: BinaryIO, chunk_size: int = 1 << 22) -> bytes:
     """Fold a binary stream read in chunks (lines may straddle chunks)."""
     folder = Folder()
-    tail = b""
-    while True:
-        chunk = stream.read(chunk_size)
-        if not chunk:
-            break
-        lines = (tail + chunk).split(b"\n")
-        tail = lines.pop()
-        folder.feed_lines(lines)
-    if tail:
-        folder.feed_lines([tail])
-    return format_folded(folder.collapsed())
+    with gc_paused():
+        while chunk := stream.read(chunk_size):
+            folder.feed(chunk)
+        return format_folded(folder.close())
