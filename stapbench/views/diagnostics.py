@@ -16,6 +16,7 @@ import re
 
 from ..model import Diagnostic, Summary
 from ._html import attrs, classes, esc
+from .remedies import remedies
 
 _IDENT = re.compile(r"[$@]?[A-Za-z_][\w.:]*\Z")
 _FUNCTION_NAME = re.compile(r'(\.function\(")([^"@]*)')
@@ -127,9 +128,11 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
         token = (f'<div class="stapbench-token stapbench-muted">at {esc(diag.token_kind or "")} '
                  f"<code>{esc(diag.token or '')}</code></div>")
     details = "".join(f'<div class="stapbench-detail stapbench-mono">{esc(d)}</div>' for d in diag.details)
+    advice = remedies(diag)
+    fixes = "".join(f'<div class="stapbench-remedy"><b>what to do:</b> {esc(r.text)}</div>' for r in advice)
     chips = ""
     if diag.similar:
-        chips = ('<div class="stapbench-suggestions">did you mean: ' + "".join(
+        chips = (f'<div class="stapbench-suggestions">{esc(suggestions_label(diag))}: ' + "".join(
             f'<code class="stapbench-chip stapbench-chip-fix"{attrs(data_suggestion=s, title=_chip_title(diag, s))}>{esc(s)}</code>'
             for s in diag.similar) + "</div>")
     man = "".join(f'<div class="stapbench-man">see <code>man {esc(m)}</code></div>' for m in diag.man)
@@ -140,7 +143,14 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
             f'<div><span class="stapbench-severity">{esc(sev)}</span>'
             f'<span class="stapbench-kind stapbench-muted">{esc(diag.kind)}</span> '
             f'<span class="stapbench-message">{esc(diag.message)}</span>{where_html}</div>'
-            f"{code}{token}{details}{chips}{man}{tips}</div>")
+            f"{code}{token}{details}{fixes}{chips}{man}{tips}</div>")
+
+
+def suggestions_label(diag: Diagnostic) -> str:
+    """What stap's ``similar`` names are called: fixes, unless a remedy says they are unrelated."""
+    if any(r.suggestions_unrelated for r in remedies(diag)):
+        return "stap's similar names (spelled alike, no fix here)"
+    return "did you mean"
 
 
 def _tip(text: str) -> str:
@@ -171,8 +181,9 @@ def render_diagnostic_text(diag: Diagnostic, *, cell_source: str | None = None, 
             if diag.caret_column is not None:
                 out.append("  " + caret_prefix(diag.source, diag.caret_column) + "^")
     out += [f"  {d}" for d in diag.details]
+    out += [f"  what to do: {r.text}" for r in remedies(diag)]
     if diag.similar:
-        out.append("  did you mean: " + ", ".join(diag.similar))
+        out.append(f"  {suggestions_label(diag)}: " + ", ".join(diag.similar))
     out += [f"  see: man {m}" for m in diag.man]
     out += [f"  Tip: {_tip(t)}" for t in diag.tips]
     return "\n".join(out)

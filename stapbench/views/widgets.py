@@ -19,7 +19,7 @@ from ..model import Backtrace, Diagnostic, StructDump, VarsDump
 from ._html import esc, wrap_root
 from ._repr import StaticReprMixin
 from .backtrace import PROBLEM_LABELS, analyse, module_basename, problems_html, render_backtrace_html, render_backtrace_text
-from .diagnostics import apply_suggestion, render_diagnostic_html, render_diagnostic_text
+from .diagnostics import apply_suggestion, render_diagnostic_html, render_diagnostic_text, suggestions_label
 from .source import snippet_html
 from .valuetree import elided_expressions, render_struct_html, render_struct_text, render_vars_html, render_vars_text
 
@@ -159,7 +159,8 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self.preview = W.HTML("")
         rows = [self.message]
         if self.buttons:
-            rows.append(W.HBox([W.Label("fix:"), *self.buttons]))
+            label = suggestions_label(diagnostic)
+            rows.append(W.HBox([W.Label("fix:" if label == "did you mean" else f"{label}:"), *self.buttons]))
         rows.append(self.preview)
         super().__init__(rows, **kwargs)
         self.add_class("stapbench-diagnostic-view")

@@ -1,0 +1,115 @@
+"""What to do about a diagnostic: stapbench's own advice beside stap's message.
+
+stap's messages say what went wrong in stap's terms; several of the ones users
+meet first say nothing about the way out, and some mislead (on the BPF runtime,
+``unresolved function print_ubacktrace`` comes with "similar" names such as
+``python_print_backtrace``).  Each rule here matches one such message by its
+text and gives the remedy: the option, the macro, the package or the rewrite.
+Pure functions over :class:`~stapbench.model.Diagnostic`; the renderers show the
+result under the message (escaped like everything else).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..model import Diagnostic
+
+# functions of the kernel runtime's tapset that stap 4.8's BPF tapset lacks: backtraces,
+# symbol lookups, registers
+_KERNEL_ONLY = (
+    "print_ubacktrace", "print_backtrace", "sprint_ubacktrace", "sprint_backtrace", "print_ubacktrace_brief",
+    "print_ubacktrace_fileline", "print_backtrace_fileline", "ubacktrace", "backtrace", "print_ustack",
+    "print_stack", "sprint_ustack", "sprint_stack", "print_usyms", "print_syms", "sprint_usyms", "sprint_syms",
+    "uaddr", "usymname", "usymdata", "symname", "symdata", "umodname", "modname", "task_backtrace",
+    "print_regs", "register", "u_register", "ucallers", "callers",
+)
+_UNRESOLVED_KERNEL_ONLY = re.compile(r"unresolved function (" + "|".join(_KERNEL_ONLY) + r")\b")
+
+_USE_KERNEL_RUNTIME = ("run the cell on the kernel runtime (--runtime kernel), which needs the running "
+                       "kernel's headers (%stap_doctor says whether this machine has them)")
+_KERNEL_HEADERS = ("stap's kernel runtime compiles a kernel module, which needs the running kernel's "
+                   "headers and build files (Debian: apt-get install linux-headers-$(uname -r)). Without "
+                   "them, --runtime bpf still runs user-space probes (process(\"BIN\").function(\"f\"), "
+                   "$param->member, printf): %%stap --runtime bpf, or %config StapMagics.runtime = 'bpf'")
+
+
+@dataclass(frozen=True)
+class Remedy:
+    text: str
+    #: stap's "similar" names are no fix for this message (spelled alike, unrelated)
+    suggestions_unrelated: bool = False
+
+
+def _kernel_only_function(m: re.Match, diag: Diagnostic) -> Remedy:
+    name = m.group(1)
+    return Remedy(f"{name}() is part of the kernel runtime: the BPF runtime has no backtraces or symbol "
+                  f"lookups. Either {_USE_KERNEL_RUNTIME}, or keep the BPF probe and print the values "
+                  "you need with printf (probes on the callers show the path).",
+                  suggestions_unrelated=True)
+
+
+def _bpf_sprintf(m: re.Match, diag: Diagnostic) -> Remedy:
+    what = diag.token if diag.token and diag.token.startswith("$") else "$var$, $var$$ and $$vars"
+    return Remedy(f"the BPF runtime cannot format strings with sprintf, which pretty-printing {what} "
+                  "needs. Print the members one by one instead (printf(\"%d %d\\n\", $c->number, "
+                  f"$c->fd)), or {_USE_KERNEL_RUNTIME}.")
+
+
+def _bpf_function(m: re.Match, diag: Diagnostic) -> Remedy:
+    name = f"{diag.token}()" if diag.token else "this function"
+    return Remedy(f"{name} is not available on the BPF runtime: leave it out (print a literal "
+                  f"instead), or {_USE_KERNEL_RUNTIME}.")
+
+
+def _fixed(text: str, **kwargs):
+    return lambda m, diag: Remedy(text, **kwargs)
+
+
+_RULES: list[tuple[re.Pattern, object]] = [
+    (_UNRESOLVED_KERNEL_ONLY, _kernel_only_function),
+    (re.compile(r"unsupported sprintf in bpf"), _bpf_sprintf),
+    (re.compile(r"may not be used with bpf runtime"), _bpf_function),
+    # stap's pre-pass 4 check; the lines after it (Ensure kernel development headers..., Incorrect
+    # version or missing kernel-devel package...) are the same problem and get no second copy
+    (re.compile(r"Checking \"\s*\S*/build/(?:Makefile|\.config)\s*\" failed"), _fixed(_KERNEL_HEADERS)),
+    (re.compile(r"missing \S+ kernel/module debuginfo"),
+     _fixed("kernel.function / kernel.statement / module(...) probes need the kernel's debuginfo "
+            "(Debian: the linux-image-$(uname -r)-dbg package, from the debian-debug archive), and a "
+            "kernel runtime to run them. User-space probes (process(\"BIN\")...) need only that "
+            "program's own debuginfo.")),
+    (re.compile(r"^no match\b"),
+     _fixed("no probe point has that name. stap's similar names (if any) are below; %stap_list "
+            "process(\"BIN\").function(\"PATTERN*\") lists the probe points there are, with their "
+            "source line and $parameters.")),
+    (re.compile(r"MAXACTION exceeded"),
+     _fixed("a probe handler ran more than MAXACTION statements (1000 by default) and stap stopped "
+            "the run: raise the limit with -D MAXACTION=100000, or make the handler do less "
+            "(a loop over a long list?).")),
+    (re.compile(r"Skipped too many probes"),
+     _fixed("too many probe hits were skipped (MAXSKIPPED, 100 by default): rerun with -t to see why "
+            "(usually MAXMAPENTRIES, a full map, or reentrancy), or raise -D MAXSKIPPED=1000.")),
+    (re.compile(r"probe overhead exceeded threshold"),
+     _fixed("the probes used more CPU time than stap allows and it stopped the run: probe fewer or "
+            "less frequent functions, or accept the cost with -D STP_NO_OVERLOAD.")),
+    (re.compile(r"(?:read|write|string copy|register access) fault"),
+     _fixed("the probe read memory it could not (a NULL or stale pointer, or a user page not paged "
+            "in yet): test the pointer first (if ($p) ...), wrap the read in try { } catch { }, or "
+            "use the _warn variants (user_string_warn) that warn instead of stopping.")),
+    (re.compile(r"Build-id mismatch"),
+     _fixed("the binary or kernel on disk is not the one stap compiled against (rebuilt or "
+            "upgraded since?): point the probe at the file that is running, or restart it.")),
+]
+
+
+def remedies(diag: Diagnostic) -> list[Remedy]:
+    """stapbench's advice for this diagnostic (none for most)."""
+    out = []
+    for pattern, make in _RULES:
+        m = pattern.search(diag.message)
+        if m is None:
+            m = next(filter(None, (pattern.search(d) for d in diag.details)), None)
+        if m is not None:
+            out.append(make(m, diag))
+    return out

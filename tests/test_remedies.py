@@ -1,0 +1,135 @@
+"""stapbench's advice beside stap's messages: on the real stap here (BPF runtime limits, the
+kernel runtime without headers), on fixtures in stap's formats, and on the real samples."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from stapbench.model import Diagnostic
+from stapbench.parser import parse_bytes
+from stapbench.runner.options import RunOptions
+from stapbench.views import render_diagnostic_html, render_diagnostic_text
+from stapbench.views.diagnostics import suggestions_label
+from stapbench.views.remedies import remedies
+from tests.support.paths import SAMPLES
+
+from .test_views_dom import assert_inert
+
+
+def diagnostics(data: bytes) -> list[Diagnostic]:
+    return [e for e in parse_bytes(data, stream="stderr") if isinstance(e, Diagnostic)]
+
+
+def advised(diags: list[Diagnostic]) -> list[tuple[Diagnostic, str]]:
+    return [(d, r.text) for d in diags for r in remedies(d)]
+
+
+def stap_bpf_p4(script: str, target) -> bytes:
+    """stap --runtime=bpf up to pass 4 (translate and compile; nothing is loaded)."""
+    env = dict(os.environ)
+    shim = RunOptions(runtime="bpf").shim_path()
+    if shim:
+        env["LD_PRELOAD"] = shim
+    proc = subprocess.run(["stap", "--runtime=bpf", "-p4", "-e", script, str(target)],
+                          capture_output=True, timeout=300, env=env)
+    assert proc.returncode != 0, proc.stderr
+    return proc.stderr
+
+
+@pytest.fixture(scope="module")
+def stap_installed():
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+
+
+@pytest.mark.stap
+def test_print_ubacktrace_on_bpf_points_to_the_kernel_runtime_not_to_stap_guesses(stap_installed, demo_program):
+    err = stap_bpf_p4('probe process(@1).function("handle_request") {\n  print_ubacktrace()\n}', demo_program)
+    diag = next(d for d in diagnostics(err) if "unresolved function print_ubacktrace" in d.message)
+    assert "python_print_backtrace" in diag.similar  # what stap offers: spelled alike, unrelated
+    [(_, text)] = advised([diag])
+    assert "print_ubacktrace() is part of the kernel runtime" in text and "--runtime kernel" in text
+    html = render_diagnostic_html(diag, cell_source='probe process(@1).function("handle_request") {\n  print_ubacktrace()\n}',
+                                  script_path="<input>")
+    dom = assert_inert(html)
+    assert "kernel runtime" in dom.find(cls="stapbench-remedy").text()
+    assert "no fix here" in dom.find(cls="stapbench-suggestions").text()
+    assert "what to do: print_ubacktrace()" in render_diagnostic_text(diag)
+
+
+@pytest.mark.stap
+@pytest.mark.parametrize("body, token, advice", [
+    ('printf("%s\\n", $$parms)', "$$parms", "cannot format strings with sprintf, which pretty-printing $$parms needs"),
+    ('printf("%s\\n", $r$)', None, "pretty-printing $var$, $var$$ and $$vars needs"),
+    ('printf("%s\\n", pp())', "pp", "pp() is not available on the BPF runtime"),
+])
+def test_bpf_runtime_limits_get_their_rewrite(stap_installed, demo_program, body, token, advice):
+    err = stap_bpf_p4(f'probe process(@1).function("handle_request") {{\n  {body}\n}}', demo_program)
+    found = advised(diagnostics(err))
+    assert any(advice in text for _, text in found), found
+    if token:
+        assert any(d.token == token for d, text in found if advice in text)
+
+
+@pytest.mark.stap
+def test_kernel_runtime_without_headers_suggests_bpf_once(stap_installed, demo_program):
+    build = f"/lib/modules/{os.uname().release}/build"
+    if os.path.exists(f"{build}/Makefile"):
+        pytest.skip(f"this machine has kernel build files ({build}/Makefile): the kernel runtime compiles here")
+    proc = subprocess.run(["stap", "-p4", "-e", f'probe process("{demo_program}").function("handle_leaf") {{ printf("%d\\n", $r->number) }}'],
+                          capture_output=True, timeout=300)
+    found = advised(diagnostics(proc.stderr))
+    assert len(found) == 1, found
+    assert "--runtime bpf" in found[0][1] and "linux-headers" in found[0][1]
+
+
+FIXTURES = {
+    b"ERROR: MAXACTION exceeded near operator '->' at debug_connection.stp:84:30\n": "-D MAXACTION=",
+    b"ERROR: Skipped too many probes, check MAXSKIPPED or try again with stap -t for more details.\n": "-t",
+    b"ERROR: probe overhead exceeded threshold\n": "STP_NO_OVERLOAD",
+    b"ERROR: read fault [man error::fault] at 0x0 near identifier '$j' at x.stp:4:7\n": "try { } catch { }",
+    b"WARNING: user string copy fault -14 at 000000006369641a [man error::fault]\n": "user_string_warn",
+    b'ERROR: Build-id mismatch: "kernel" vs. "vmlinux-2.6.32-5-amd64" byte 0 (0x5e vs 0xff)\n': "rebuilt",
+    b"semantic error: no match (similar functions: handle_leaf, handle_middle)\n": "%stap_list",
+    (b"semantic error: missing x86_64 kernel/module debuginfo [man warning::debuginfo] under "
+     b"'/lib/modules/6.1.0-9-amd64/build'\n"): "linux-image-$(uname -r)-dbg",
+    b'Checking "/lib/modules/3.10.0/build/.config" failed with error: No such file or directory\n': "--runtime bpf",
+}
+
+
+@pytest.mark.parametrize("line", list(FIXTURES), ids=[k[:40].decode() for k in FIXTURES])
+def test_fixture_messages_get_their_remedy(line):
+    found = advised(diagnostics(line))
+    assert len(found) == 1 and FIXTURES[line] in found[0][1], found
+
+
+def test_most_messages_get_no_advice_and_a_typo_keeps_its_fix_label():
+    typo = diagnostics(b"semantic error: unresolved function execnam (similar: execname, ppfunc): "
+                       b"identifier 'execnam' at <input>:1:40\n        source: x\n")
+    assert typo and advised(typo) == []
+    assert suggestions_label(typo[0]) == "did you mean"
+    html = render_diagnostic_html(typo[0])
+    assert "stapbench-remedy" not in html and "did you mean" in html
+
+
+def test_remedy_text_is_escaped():
+    [diag] = diagnostics(b"ERROR: MAXACTION exceeded near identifier '<img src=x onerror=alert(1)>' at a.stp:1:2\n")
+    dom = assert_inert(render_diagnostic_html(diag))
+    assert dom.find(cls="stapbench-remedy") is not None
+
+
+@pytest.mark.samples
+@pytest.mark.parametrize("name, advice", [
+    ("runtime_error_maxaction_near_keyword_and_operator.txt", "-D MAXACTION="),
+    ("runtime_error_probe_overhead_pass5_failed.txt", "STP_NO_OVERLOAD"),
+    ("diag_missing_kernel_devel_and_debuginfo_install_hint.txt", "linux-headers"),
+    ("diag_missing_kernel_devel_and_debuginfo_install_hint.txt", "linux-image-$(uname -r)-dbg"),
+    ("runtime_warning_user_string_copy_fault_hashed_ptr.txt", "user_string_warn"),
+])
+def test_real_transcripts_get_their_remedy(samples_dir, name, advice):
+    found = advised([e for e in parse_bytes((SAMPLES / name).read_bytes()) if isinstance(e, Diagnostic)])
+    assert any(advice in text for _, text in found), found
