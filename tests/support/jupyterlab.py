@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +57,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def lab_server(tmp_path_factory) -> LabServer:
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM} (bash .ci/provision installs Debian's chromium)")
-    root = tmp_path_factory.mktemp("lab-notebooks")
-    home = tmp_path_factory.mktemp("lab-home")
+@contextmanager
+def running_lab(root: Path, home: Path, log_path: Path):
+    """A JupyterLab server on 127.0.0.1 serving ``root``, its config and data under ``home``;
+    stopped (its kernels first, then its process group) on leaving the block."""
     port, token = _free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     env.update(
@@ -76,33 +75,45 @@ def lab_server(tmp_path_factory) -> LabServer:
         "--LabApp.expose_app_in_browser=True", "--ServerApp.allow_root=True",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
-    log = open(ARTIFACTS_DIR() / "jupyterlab.log", "wb")
+    log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=proc, env=env)
-    deadline = time.monotonic() + 90
-    while True:
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                server.api("/api/status")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"JupyterLab did not start; see {log_path}") from None
+                time.sleep(0.3)
+        yield server
+    finally:
         try:
-            server.api("/api/status")
-            break
+            for k in server.api("/api/kernels") or []:
+                req = urllib.request.Request(f"{server.url}/api/kernels/{k['id']}", method="DELETE",
+                                             headers={"Authorization": f"token {token}"})
+                urllib.request.urlopen(req, timeout=10)
         except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
-                pytest.fail(f"JupyterLab did not start; see {ARTIFACTS_DIR() / 'jupyterlab.log'}")
-            time.sleep(0.3)
-    yield server
-    try:
-        for k in server.api("/api/kernels") or []:
-            req = urllib.request.Request(f"{server.url}/api/kernels/{k['id']}", method="DELETE",
-                                         headers={"Authorization": f"token {token}"})
-            urllib.request.urlopen(req, timeout=10)
-    except OSError:
-        pass
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+            pass
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory) -> LabServer:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (bash .ci/provision installs Debian's chromium)")
+    with running_lab(tmp_path_factory.mktemp("lab-notebooks"), tmp_path_factory.mktemp("lab-home"),
+                     ARTIFACTS_DIR() / "jupyterlab.log") as server:
+        yield server
 
 
 def ARTIFACTS_DIR() -> Path:
