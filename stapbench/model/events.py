@@ -105,7 +105,8 @@ class Diagnostic(Event):
     ``severity``: ``"error"`` | ``"warning"`` | ``"info"`` (Tip lines and
     ``Number of similar ... suppressed`` notes).
     ``kind``: ``"parse"`` | ``"semantic"`` | ``"runtime"`` | ``"pass"`` (a
-    ``Pass N: ... failed.`` line) | ``"warning"`` | ``"tip"`` | ``"note"``.
+    ``Pass N: ... failed.`` line) | ``"warning"`` | ``"tip"`` | ``"note"`` |
+    ``"internal"`` (``stap: ...: Assertion `...' failed.``: stap itself aborted).
     ``line``/``column`` are 1-based as stap prints them; ``file`` is the
     script file (``<input>`` for ``-e``).  ``caret_column`` is the 0-based
     column of the ``^`` under ``source``.  ``similar`` collects stap's own

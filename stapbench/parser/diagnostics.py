@@ -48,6 +48,8 @@ _NOTE_PREFIXES = (
 )
 
 # first characters of every line classify_stap_line recognises (a cheap gate for probe output)
+# glibc's assert(): "stap: FILE:LINE: FUNCTION: Assertion `EXPR' failed."
+_ASSERTION = re.compile(r": Assertion `.*' failed\.$")
 _FIRST_CHARS = frozenset("spWEPTSN0123456789" + "".join(p[0] for p in _NOTE_PREFIXES))
 
 
@@ -268,6 +270,9 @@ def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuil
         return None
     if c == "s" and text.startswith("semantic error: "):
         return DiagnosticBuilder("semantic", "error", text[16:], raw, files)
+    if c == "s" and text.startswith("stap: ") and _ASSERTION.search(text):
+        # stap itself aborted (stap 4.8's BPF backend does, e.g. on a full BPF stack)
+        return DiagnosticBuilder("internal", "error", text[6:], raw, files)
     if c == "p" and text.startswith("parse error: "):
         return DiagnosticBuilder("parse", "error", text[13:], raw, files)
     if c == "W" and text.startswith("WARNING: "):

@@ -1,9 +1,10 @@
 """The line state machine: one complete line at a time -> events.
 
-Each line is interpreted after three clean-ups that never touch ``raw``: a
-trailing ``\\r`` is dropped, ANSI SGR colour codes are removed, and a leading
+Each line is interpreted after four clean-ups that never touch ``raw``: a
+trailing ``\\r`` is dropped, ANSI SGR colour codes are removed, a leading
 ``^C`` (the terminal's echo of Ctrl-C, glued to the next output line) is
-removed.  ``TextLine.text`` is that interpreted text.
+removed, and so is stap 4.8's BPF debug text (:data:`BPF_NOISE`).
+``TextLine.text`` is that interpreted text.
 
 Dispatch is by the first character, so ordinary printf output costs a few
 substring tests.  Multi-line constructs (backtraces, diagnostic blocks,
@@ -25,6 +26,9 @@ __all__ = ["LineMachine"]
 
 _SGR = re.compile(r"\x1b\[[0-9;]*[mK]")
 _NO_BACKTRACE = ("<no user backtrace", "<no kernel backtrace")
+#: stap 4.8's BPF tapset (uconversions.stp) leaves a debug printf in user_string*(): the
+#: text lands before the output of every printf that reads a user string
+BPF_NOISE = "hello from the new bpf assembler"
 
 
 def _frame_style(frame, simple: bool) -> str:
@@ -97,7 +101,7 @@ class BacktraceBuilder:
 class LineMachine:
     """Turns complete lines into events; see the module docstring."""
 
-    __slots__ = ("stream", "stap", "pending", "files", "frames")
+    __slots__ = ("stream", "stap", "pending", "files", "frames", "bpf_noise_lines")
 
     def __init__(self, stream: str):
         self.stream = stream
@@ -106,6 +110,7 @@ class LineMachine:
         self.pending = None
         self.files = FileMemory()
         self.frames = FrameCache()
+        self.bpf_noise_lines = 0  # lines BPF_NOISE was removed from
 
     def feed_lines(self, lines: list[str]) -> list[Event]:
         """``lines`` are complete lines without their ``\\n``.
@@ -211,6 +216,9 @@ class LineMachine:
             text = _SGR.sub("", text)
         if text[:2] == "^C":
             text = text[2:]
+        if BPF_NOISE in text:
+            text = text.replace(BPF_NOISE, "")
+            self.bpf_noise_lines += 1
         pending = self.pending
         if pending is not None:
             if pending.offer(text, raw):

@@ -46,6 +46,12 @@ class StreamParser:
         self._machine = LineMachine(stream)
         self._closed = False
 
+    @property
+    def bpf_noise_lines(self) -> int:
+        """How many lines so far had stap 4.8's BPF debug text (``lines.BPF_NOISE``) taken
+        out of their ``text`` (their ``raw`` keeps it)."""
+        return self._machine.bpf_noise_lines
+
     def feed(self, data: bytes) -> list[Event]:
         """Parse a chunk; return the events it completed (possibly none)."""
         if self._closed:

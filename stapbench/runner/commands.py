@@ -14,6 +14,7 @@ import argparse
 import sys
 import threading
 
+from ..parser.lines import BPF_NOISE
 from .doctor import add_doctor_arguments, doctor_command
 from .options import add_run_arguments, options_from_args
 
@@ -73,7 +74,9 @@ def run_command(args: argparse.Namespace) -> int:
     if args.json:
         run.on_event.append(lambda e: write(out, dumps_event(e) + "\n"))
     else:
-        run.on_event.append(lambda e: write(out if e.stream == "stdout" else err, e.raw))
+        # stap's bytes as they came, less the BPF tapset's debug text (the parser drops it too)
+        run.on_event.append(lambda e: write(out if e.stream == "stdout" else err,
+                                            e.raw.replace(BPF_NOISE, "") if BPF_NOISE in e.raw else e.raw))
     run.on_trigger_output.append(lambda data: write(err, data.decode("utf-8", "replace")))
     run.on_note.append(lambda note: write(err, f"[stapbench] {note}\n"))
     try:

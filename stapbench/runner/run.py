@@ -48,6 +48,11 @@ DRAIN_S = 0.5
 READ_SIZE = 65536  # per os.read of stap's pty or pipe
 #: how often a -x target is checked for having exited
 TARGET_CHECK_S = 0.5
+#: said once per run whose output held the BPF tapset's debug text (parser.lines.BPF_NOISE)
+BPF_NOISE_NOTE = ("stap 4.8's BPF runtime prints \"hello from the new bpf assembler\" (a debug message left in "
+                  "its user_string functions) before each line that reads a user string: hidden from the lines "
+                  "shown, kept in the transcript. The same functions return one character less than asked: "
+                  "user_string_n(p, n) gives n-1 characters, so pass n+1.")
 
 
 def _process_exists(pid: int) -> bool:
@@ -97,6 +102,7 @@ class Run:
         self.diagnostics: list[Diagnostic] = []
         self.summaries: list[Summary] = []
         self.notes: list[str] = []
+        self._bpf_noise_noted = False
         self.callback_errors: list[BaseException] = []
         self.ready = threading.Event()
         self.finished = threading.Event()
@@ -372,7 +378,11 @@ class Run:
         if stream == "stdout":
             data, found = self._marker_filter.feed(data)
         if data:
-            self._deliver(self._parsers[stream].feed(data))
+            parser = self._parsers[stream]
+            self._deliver(parser.feed(data))
+            if parser.bpf_noise_lines and not self._bpf_noise_noted:
+                self._bpf_noise_noted = True
+                self._note(BPF_NOISE_NOTE)
         return found
 
     def _close_parsers(self) -> None:
@@ -572,7 +582,8 @@ def replay(folder: str | os.PathLike, **option_values) -> Run:
     r.started_at, r.ready_at, r.ended_at = meta.get("started_at"), meta.get("ready_at"), meta.get("ended_at")
     r.exit_status, r.stop_reason = meta.get("exit_status"), meta.get("stop_reason")
     r.stop_signal, r.trigger_status = meta.get("stop_signal"), meta.get("trigger_status")
-    r.notes = list(meta.get("notes") or [])
+    recorded = list(meta.get("notes") or [])
+    r.notes = recorded + [n for n in r.notes if n not in recorded]  # the parse may add one
     r.finished.set()
     return r
 

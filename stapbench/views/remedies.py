@@ -71,6 +71,10 @@ _RULES: list[tuple[re.Pattern, object]] = [
     (_UNRESOLVED_KERNEL_ONLY, _kernel_only_function),
     (re.compile(r"unsupported sprintf in bpf"), _bpf_sprintf),
     (re.compile(r"may not be used with bpf runtime"), _bpf_function),
+    (re.compile(r"insufficent BPF stack size|insufficient BPF stack size|max_tmp_space <= MAX_BPF_STACK"),
+     _fixed("the BPF runtime has a 512-byte stack and each string value takes 64 bytes of it: read fewer "
+            "strings in this probe (stap 4.8 manages about one user_string per probe), or spread them over "
+            "probes of their own (a second probe on the same function prints the next one).")),
     # stap's pre-pass 4 check; the lines after it (Ensure kernel development headers..., Incorrect
     # version or missing kernel-devel package...) are the same problem and get no second copy
     (re.compile(r"Checking \"\s*\S*/build/(?:Makefile|\.config)\s*\" failed"), _fixed(_KERNEL_HEADERS)),

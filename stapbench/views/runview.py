@@ -98,13 +98,16 @@ class RunView:
         # the log groups and counts the same events: the static window shares its counts
         self.window = EventWindow(limit=static_limit, counter=self.log.counter)
         self.status = W.HTML(self._status_html())
+        self._run_notes: list[str] = []  # stapbench's remarks on the run (Run.notes)
+        self.notes = W.HTML()
         self.diagnostics_box = W.VBox()
         self.summary = W.HTML()
         self.listing = W.HTML()
         self.detail = W.VBox()
         self.detail.add_class("stapbench-detail")
         # errors and data loss first: they say how far to trust what follows
-        self.widget = W.VBox([self.status, self.summary, self.diagnostics_box, self.listing, self.log, self.detail])
+        self.widget = W.VBox([self.status, self.notes, self.summary, self.diagnostics_box, self.listing, self.log,
+                              self.detail])
         self.widget.add_class("stapbench-run-view")
         self.log.observe(self._refresh, names="total_events")
         self.log.observe(self._select, names="selected")
@@ -128,7 +131,11 @@ class RunView:
         """Follow a Run: its events so far, then its callbacks; close when it ends."""
         self.run = run
         run.on_event.append(self._on_event)
+        if hasattr(run, "on_note"):
+            run.on_note.append(self._on_run_note)
         run.on_end.append(lambda _run: self.close())
+        for note in list(getattr(run, "notes", [])):
+            self._on_run_note(note)
         self.push(list(getattr(run, "events", [])))
         if getattr(run, "finished", None) is not None and run.finished.is_set():
             self.close()
@@ -140,6 +147,22 @@ class RunView:
             if type(event) is not TextLine:
                 self._note(event)
         self.log.push((event,))
+
+    def _on_run_note(self, text: str) -> None:
+        with self._lock:
+            if text in self._run_notes:
+                return
+            self._run_notes.append(text)
+        self.notes.value = self._notes_html()
+
+    def _notes_html(self) -> str:
+        with self._lock:
+            notes = list(self._run_notes)
+        if not notes:
+            return ""
+        return wrap_root('<div class="stapbench-run-notes">' + "".join(
+            f'<div class="stapbench-run-note"><b>stapbench:</b> {esc(n)}</div>' for n in notes) + "</div>",
+            kind="notes")
 
     def push(self, events) -> None:
         """Add events (from any thread); the views update at most 10 times a second."""
@@ -272,6 +295,11 @@ class RunView:
 
     def _static_bundle(self) -> dict:
         html, text = self.static_html(), self.static_text()
+        with self._lock:
+            notes = list(self._run_notes)
+        if notes:
+            html = self._notes_html() + html
+            text = "".join(f"[stapbench] {n}\n" for n in notes) + text
         status = self._run_status()
         if status:
             html = wrap_root(f'<div class="stapbench-status">{esc(status)}</div>', kind="status") + html
