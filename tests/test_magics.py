@@ -186,3 +186,48 @@ def test_widget_view_is_plugged_in_by_config(shell, monkeypatch, tmp_path):
     assert isinstance(view, RunView) and view.closed
     assert "hit 19" in view.static_text()
     assert [str(p) for p in view.symbolizer.source_roots] == [str(tmp_path)]
+
+
+@pytest.mark.parametrize("auto, line, runtime, noted", [
+    (("bpf", "no kernel headers/Makefile in the build tree"), "", "bpf", True),
+    (("bpf", "no kernel headers/Makefile in the build tree"), "--runtime kernel", "kernel", False),
+    ((None, None), "", None, False),
+])
+def test_runtime_auto_picks_bpf_where_the_kernel_runtime_cannot_work(shell, monkeypatch, auto, line, runtime, noted):
+    import stapbench.magics.stap as magics
+
+    monkeypatch.setattr(magics, "auto_runtime", lambda: auto)
+    monkeypatch.setenv("FAKE_STAP_ARGV", "1")
+    monkeypatch.setenv("FAKE_STAP_LINES", "3")
+    shell.run_cell_magic("stap", f"{line} --out r", 'probe begin { printf("hi\\n") }')
+    r = shell.user_ns["r"]
+    argv = json.loads(r.text().splitlines()[0])  # what the stand-in stap received
+    assert r.options.runtime == runtime
+    assert (f"--runtime={runtime}" in argv) == (runtime is not None)
+    assert any("StapMagics.runtime = 'auto'" in n and "no kernel headers" in n for n in r.notes) == noted
+
+
+def test_runtime_config_still_takes_a_runtime_or_stap_default(shell, monkeypatch):
+    import stapbench.magics.stap as magics
+
+    monkeypatch.setattr(magics, "auto_runtime", lambda: ("bpf", "why"))
+    monkeypatch.setenv("FAKE_STAP_LINES", "3")
+    try:
+        shell.run_line_magic("config", "StapMagics.runtime = ''")
+        shell.run_cell_magic("stap", "--out r", 'probe begin { printf("hi\\n") }')
+        assert shell.user_ns["r"].options.runtime is None and not shell.user_ns["r"].notes
+        shell.run_line_magic("config", "StapMagics.runtime = 'dyninst'")
+        shell.run_cell_magic("stap", "--out r", 'probe begin { printf("hi\\n") }')
+        assert shell.user_ns["r"].options.runtime == "dyninst"
+    finally:
+        shell.run_line_magic("config", "StapMagics.runtime = 'auto'")
+
+
+def test_auto_runtime_here_matches_the_build_tree():
+    from stapbench.runner.doctor import auto_runtime, kernel_build_tree
+
+    runtime, why = auto_runtime()
+    if (kernel_build_tree() / "Makefile").exists():
+        assert runtime is None or why is not None
+    elif __import__("shutil").which("stapbpf"):
+        assert (runtime, why) == ("bpf", "no kernel headers/Makefile in the build tree")

@@ -23,6 +23,7 @@ from traitlets import Bool, Float, Int, List, Unicode
 from traitlets.config.configurable import Configurable
 
 from ..runner import Run, RunError
+from ..runner.doctor import auto_runtime
 from ..runner.options import RUNTIMES, add_run_arguments, options_from_args
 from .output import TextRunDisplay, _in_kernel
 
@@ -70,7 +71,9 @@ def _split_trigger(words: list[str]) -> tuple[list[str], str | None]:
 class StapMagics(Magics, Configurable):
     """SystemTap in a notebook.  Configure with ``%config StapMagics.<name> = value``."""
 
-    runtime = Unicode("", help="default --runtime (kernel, bpf or dyninst); empty: stap's own default").tag(config=True)
+    runtime = Unicode("auto", help="default --runtime: kernel, bpf or dyninst; empty: stap's own default (the "
+                      "kernel runtime); 'auto': stap's default where the kernel runtime can work, bpf where it "
+                      "can't (no kernel headers), said on the run").tag(config=True)
     timeout = Float(None, allow_none=True, help="default --timeout in seconds (None: no limit)").tag(config=True)
     use_sudo = Bool(False, help="run stap through sudo when not root (the password is asked with a masked prompt)").tag(config=True)
     transcript_dir = Unicode("", help="where run folders go (empty: ~/.cache/stapbench/runs)").tag(config=True)
@@ -96,6 +99,7 @@ class StapMagics(Magics, Configurable):
         self.last_run: Run | None = None
         self._displays = weakref.WeakKeyDictionary()  # run -> what shows it
         self._symbolizer_cache = None
+        self._auto_why = None  # why 'auto' chose bpf for the run being started
 
     # --- %%stap ---------------------------------------------------------------------
 
@@ -117,6 +121,9 @@ class StapMagics(Magics, Configurable):
             print(f"%%stap: {exc}")
             return None
         run = Run(cell, options)
+        if args.runtime is None and self._auto_why is not None and options.runtime == "bpf":
+            run.add_note(f"runtime bpf (StapMagics.runtime = 'auto': the kernel runtime can't work here, "
+                         f"{self._auto_why}; --runtime kernel forces it)")
         self._displays[run] = self._display(run, cell)
         try:
             run.start()
@@ -145,9 +152,14 @@ class StapMagics(Magics, Configurable):
     def _defaults(self) -> dict:
         values = {"use_sudo": self.use_sudo, "grace": self.grace, "max_events": self.max_events,
                   "stap": self.stap_path}
-        if self.runtime:
+        self._auto_why = None
+        if self.runtime == "auto":
+            runtime, self._auto_why = auto_runtime()
+            if runtime:
+                values["runtime"] = runtime
+        elif self.runtime:
             if self.runtime not in RUNTIMES:
-                raise ValueError(f"StapMagics.runtime must be one of {', '.join(RUNTIMES)}")
+                raise ValueError(f"StapMagics.runtime must be one of auto, {', '.join(RUNTIMES)}")
             values["runtime"] = self.runtime
         if self.timeout is not None:
             values["timeout"] = self.timeout

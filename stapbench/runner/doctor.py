@@ -81,14 +81,32 @@ def check_debugfs() -> Check:
                  "mount -t debugfs nodev /sys/kernel/debug (stapbpf opens the uprobe_events file)")
 
 
+def kernel_runtime_missing() -> str | None:
+    """Why the kernel runtime cannot build and load its module here, or None if it can."""
+    if not shutil.which("staprun"):
+        return "staprun not found"
+    if not (kernel_build_tree() / "Makefile").exists():
+        return "no kernel headers/Makefile in the build tree"
+    if not Path("/proc/modules").exists():
+        return "no loadable kernel modules (/proc/modules)"
+    return None
+
+
+def auto_runtime() -> tuple[str | None, str | None]:
+    """The runtime to use when none is asked for: (None, None) for stap's default (the kernel
+    runtime) where it can work, else ("bpf", why the kernel runtime can't) where stapbpf is."""
+    why = kernel_runtime_missing()
+    if why is None or not shutil.which("stapbpf"):
+        return None, None
+    return "bpf", why
+
+
 def check_runtimes() -> list[Check]:
     checks = []
-    tree = kernel_build_tree()
-    staprun = shutil.which("staprun")
-    if staprun and (tree / "Makefile").exists() and Path("/proc/modules").exists():
+    why = kernel_runtime_missing()
+    if why is None:
         checks.append(Check("runtime kernel", True, "staprun and kernel headers present"))
     else:
-        why = "no kernel headers/Makefile in the build tree" if staprun else "staprun not found"
         checks.append(Check("runtime kernel", False, why,
                             "install the kernel's headers and debuginfo, or use --runtime=bpf for user-space probes"))
     stapbpf = shutil.which("stapbpf")

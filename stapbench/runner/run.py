@@ -423,6 +423,10 @@ class Run:
         self.notes.append(text)
         self._call(self.on_note, text)
 
+    def add_note(self, text: str) -> None:
+        """A remark of the caller's (e.g. the magics' runtime choice), shown and kept like stapbench's own."""
+        self._note(text)
+
     # --- readiness and the trigger ----------------------------------------------
 
     def _on_ready(self) -> None:
