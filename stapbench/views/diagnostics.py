@@ -132,7 +132,9 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
     fixes = "".join(f'<div class="stapbench-remedy"><b>what to do:</b> {esc(r.text)}</div>' for r in advice)
     chips = ""
     if diag.similar:
-        chips = (f'<div class="stapbench-suggestions">{esc(suggestions_label(diag))}: ' + "".join(
+        label = suggestions_label(diag)
+        unrelated = " stapbench-suggestions-unrelated" if label != "did you mean" else ""
+        chips = (f'<div class="stapbench-suggestions{unrelated}">{esc(label)}: ' + "".join(
             f'<code class="stapbench-chip stapbench-chip-fix"{attrs(data_suggestion=s, title=_chip_title(diag, s))}>{esc(s)}</code>'
             for s in diag.similar) + "</div>")
     man = "".join(f'<div class="stapbench-man">see <code>man {esc(m)}</code></div>' for m in diag.man)

@@ -78,6 +78,9 @@ _RULES: list[tuple[re.Pattern, object]] = [
     # stap's pre-pass 4 check; the lines after it (Ensure kernel development headers..., Incorrect
     # version or missing kernel-devel package...) are the same problem and get no second copy
     (re.compile(r"Checking \"\s*\S*/build/(?:Makefile|\.config)\s*\" failed"), _fixed(_KERNEL_HEADERS)),
+    (re.compile(r"Kernel function symbol table missing"),
+     _fixed("harmless for process(...) probes: stap means the kernel's own symbol table (System.map, "
+            "from the kernel build tree or /boot), which only kernel probes and kernel backtraces need.")),
     (re.compile(r"missing \S+ kernel/module debuginfo"),
      _fixed("kernel.function / kernel.statement / module(...) probes need the kernel's debuginfo "
             "(Debian: the linux-image-$(uname -r)-dbg package, from the debian-debug archive), and a "
