@@ -14,8 +14,9 @@ import pytest
 
 from stapbench.model import TextLine
 from stapbench.runner import Run, replay, run
+from stapbench.runner.uprobes import stap_uprobes
 from tests.support.paths import FIXTURES
-from tests.support.stap import session_members, wait_sessions_empty
+from tests.support.stap import assert_no_stale_uprobes, session_members, wait_sessions_empty
 
 pytestmark = pytest.mark.stap
 FIXTURES = FIXTURES / "runner"
@@ -175,6 +176,35 @@ def test_nothing_outlives_a_killed_parent(stap_bpf, demo_program, tmp_path, how)
     os.kill(child.pid, getattr(signal, how))
     child.wait(10)
     assert wait_sessions_empty([stap_pid], timeout=20) == []
+    assert_no_stale_uprobes()
+
+
+def parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_a_killed_stapbpf_leaves_no_probe_loaded(stap_bpf, demo_program, tmp_path, no_stap_left):
+    """An OOM kill or a SIGKILL escalation gives stapbpf no chance to remove its uprobes from
+    the kernel: the run removes them when it ends, and says so."""
+    r = Run(REQUESTS.format(prog=demo_program), cmd=f"{demo_program} 1000000 20", runtime="bpf",
+            transcript_dir=tmp_path).start()
+    no_stap_left.append(r.pid)
+    try:
+        assert r.wait_ready(120)
+        # stap's child stapbpf (its own -c child is a stapbpf too until it execs the target)
+        [bpf] = [pid for pid, comm in session_members(r.pid) if comm == "stapbpf" and parent_pid(pid) == r.pid]
+        mine = [u for u in stap_uprobes() if u.pid == bpf]
+        assert mine, "stapbpf registered no uprobe in uprobe_events"
+        os.kill(bpf, signal.SIGKILL)
+        r.wait(60)
+    finally:
+        r.stop(wait=True)
+    assert [u for u in stap_uprobes() if u.pid == bpf] == []
+    assert any(n.startswith(f"removed {len(mine)} uprobe") and str(bpf) in n for n in r.notes), r.notes
 
 
 def test_sudo_prompt_is_answered_and_the_password_is_written_nowhere(

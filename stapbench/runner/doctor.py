@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .options import RunOptions
+from .uprobes import UPROBE_EVENTS, stale_stap_uprobes
 
 CAP_SYS_RESOURCE = 24
-UPROBE_EVENTS = "/sys/kernel/debug/tracing/uprobe_events"
 
 
 @dataclass
@@ -203,9 +203,20 @@ def check_live_bpf() -> Check:
     return Check("live BPF run", False, "failed: " + " | ".join(last), "fix the failed checks above, then retry")
 
 
+def check_stale_uprobes() -> Check:
+    """Probe points a killed stapbpf left in the kernel (stapbench removes them after its runs)."""
+    stale = stale_stap_uprobes()
+    if not stale:
+        return Check("loaded uprobes", True, "none left behind by a stapbpf that is gone")
+    names = ", ".join(p.name for p in stale[:3]) + (" ..." if len(stale) > 3 else "")
+    return Check("loaded uprobes", False, f"{len(stale)} left loaded by stapbpf processes that are gone ({names})",
+                 f"as root: echo '-:uprobes/NAME' >> {UPROBE_EVENTS} for each (stapbench does this after "
+                 "each of its BPF runs, and its watchdog after a killed kernel)")
+
+
 def run_checks(target: str | None = None, live: bool = True) -> list[Check]:
-    checks = [check_stap(), *check_runtimes(), *check_build_tree(), check_debugfs(), check_privileges(),
-              check_memlock()]
+    checks = [check_stap(), *check_runtimes(), *check_build_tree(), check_debugfs(), check_stale_uprobes(),
+              check_privileges(), check_memlock()]
     if target:
         checks.append(check_debuginfo(target))
     if live:

@@ -34,6 +34,7 @@ from .options import RunOptions, as_argv, build_stap_argv
 from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
 from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
 from .trigger import Trigger
+from .uprobes import cleanup_note, remove_stale_stap_uprobes
 from .transcript import (
     SCRIPT, TranscriptWriter, iter_chunks, new_run_dir, prepare_record_dir, read_meta, write_meta,
 )
@@ -487,6 +488,11 @@ class Run:
         if group_members(proc.pid):
             stop_group(proc.pid, grace=0.0, term_grace=self.options.term_grace,
                        is_done=lambda: True, log=self._note)
+        if self.options.runtime == "bpf":
+            # a stapbpf killed on the way (SIGKILL) leaves its probe points in the kernel
+            note = cleanup_note(*remove_stale_stap_uprobes())
+            if note:
+                self._note(note)
         self._close_parsers()
         try:
             os.close(proc.stderr_fd)

@@ -5,7 +5,8 @@ is SIGKILLed (or dies of an OOM kill).  The watchdog is started per run in a
 session of its own, so a kill of the kernel's process group does not reach it.
 It blocks reading a pipe whose only writer is the parent: ``done`` means the
 run ended normally; end-of-file without it means the parent died, and the
-watchdog stops the stap group (SIGINT, then SIGTERM, then SIGKILL).
+watchdog stops the stap group (SIGINT, then SIGTERM, then SIGKILL) and removes
+the uprobes a killed stapbpf left loaded.
 
 Run by :func:`start_watchdog` as ``python -c ... PGID GRACE TERM_GRACE``.
 """
@@ -67,8 +68,10 @@ def main(argv: list[str]) -> int:
     if data.startswith(DONE):
         return 0
     from .process import stop_group
+    from .uprobes import remove_stale_stap_uprobes
 
     stop_group(pgid, grace=grace, term_grace=term_grace)
+    remove_stale_stap_uprobes()  # what a stapbpf killed above left loaded
     return 0
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from stapbench.runner.options import RunOptions
 from stapbench.runner.process import session_members
+from stapbench.runner.uprobes import stale_stap_uprobes
 
 
 def wait_sessions_empty(sids, timeout: float) -> list[tuple[int, str]]:
@@ -78,3 +79,12 @@ def no_stap_left():
     yield sessions
     left = wait_sessions_empty(sessions, timeout=15)
     assert not left, f"processes left behind: {left}"
+    assert_no_stale_uprobes()
+
+
+def assert_no_stale_uprobes(timeout: float = 10) -> None:
+    """No probe point of a stapbpf that is gone is still loaded (a watchdog may still be at it)."""
+    deadline = time.monotonic() + timeout
+    while (stale := stale_stap_uprobes()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not stale, f"uprobes left loaded: {[u.name for u in stale]}"

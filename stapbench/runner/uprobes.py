@@ -1,0 +1,97 @@
+"""Uprobes a killed stapbpf left loaded, found and removed.
+
+stapbpf registers each user-space probe point in the kernel's tracing
+``uprobe_events`` file as ``p:uprobes/stapprobe_<stapbpf pid>_<n> BIN:OFFSET``
+(``r:`` for a return probe) and removes them when it exits normally.  A
+stapbpf that dies by SIGKILL (the last step of a stop, a watchdog after the
+kernel died, an OOM kill) cannot: its probe points stay in the kernel and
+every later run sees them.  An entry whose stapbpf process is gone is stale by
+definition; removing one is writing ``-:GROUP/NAME`` to the same file.  Its
+perf events closed with the dead process, so the kernel lets it go.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+UPROBE_EVENTS = "/sys/kernel/debug/tracing/uprobe_events"
+_ENTRY = re.compile(r"^[pr]:(?P<group>[^/\s]+)/(?P<name>stapprobe_(?P<pid>\d+)_\d+)\s+(?P<target>\S+)")
+
+
+@dataclass(frozen=True)
+class StapUprobe:
+    group: str
+    name: str
+    pid: int  # the stapbpf that registered it
+    target: str  # BIN:OFFSET
+
+    @property
+    def removal(self) -> str:
+        return f"-:{self.group}/{self.name}"
+
+
+def _is_stapbpf(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/comm", "rb") as f:
+            return f.read().strip() == b"stapbpf"
+    except OSError:
+        return False
+
+
+def stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
+    """Every probe point stapbpf processes have registered (none if the file can't be read)."""
+    try:
+        with open(events_file, encoding="utf-8", errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    out = []
+    for line in lines:
+        m = _ENTRY.match(line)
+        if m is not None:
+            out.append(StapUprobe(m["group"], m["name"], int(m["pid"]), m["target"]))
+    return out
+
+
+def stale_stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
+    """The entries whose stapbpf is no longer running."""
+    return [u for u in stap_uprobes(events_file) if not _is_stapbpf(u.pid)]
+
+
+def remove_stale_stap_uprobes(events_file: str = UPROBE_EVENTS) -> tuple[list[StapUprobe], list[str]]:
+    """Remove the stale entries: (removed, errors).  Needs write access to the file (root)."""
+    removed, errors = [], []
+    for probe in stale_stap_uprobes(events_file):
+        try:
+            # one write(2) per entry, O_APPEND (O_TRUNC would clear every probe on the machine);
+            # no buffered file object: its seek to the end fails on tracefs (EINVAL)
+            fd = os.open(events_file, os.O_WRONLY | os.O_APPEND)
+            try:
+                os.write(fd, (probe.removal + "\n").encode())
+            finally:
+                os.close(fd)
+            removed.append(probe)
+        except OSError as exc:
+            errors.append(f"{probe.name}: {exc.strerror or exc}")
+    return removed, errors
+
+
+def cleanup_note(removed: list[StapUprobe], errors: list[str]) -> str | None:
+    """One line on what :func:`remove_stale_stap_uprobes` did, or None when there was nothing."""
+    if not removed and not errors:
+        return None
+    pids = sorted({p.pid for p in removed})
+    parts = []
+    if removed:
+        parts.append(f"removed {len(removed)} uprobe{'s' if len(removed) != 1 else ''} that a killed stapbpf "
+                     f"(pid {', '.join(map(str, pids))}) left loaded")
+    if errors:
+        parts.append(f"could not remove {len(errors)} stale uprobe{'s' if len(errors) != 1 else ''} "
+                     f"({'; '.join(errors[:3])}); as root: echo '-:uprobes/NAME' >> {UPROBE_EVENTS}")
+    return "; ".join(parts)
+
+
+__all__ = ["UPROBE_EVENTS", "StapUprobe", "cleanup_note", "remove_stale_stap_uprobes", "stale_stap_uprobes",
+           "stap_uprobes"]
