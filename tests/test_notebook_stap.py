@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 
 from stapbench.runner.process import session_members
 from tests.support.paths import PROJECT
-from tests.support.stap import wait_sessions_empty
+from tests.support.stap import assert_no_stale_uprobes, wait_sessions_empty
 
 pytestmark = pytest.mark.stap
 
@@ -171,6 +171,7 @@ def test_no_stap_is_left_when_the_kernel_goes_mid_run(stap_bpf, kernel, tmp_path
         os.kill(kernel.pid, signal.SIGKILL)
     left = wait_sessions_empty([stap], timeout=30)
     assert left == [], f"left behind after kernel {how}: {left}"
+    assert_no_stale_uprobes()
     if how == "shutdown":  # the graceful path: the runner's exit handler stopped it, end probes ran
         meta = json.loads(next((tmp_path / "runs").rglob("meta.json")).read_text())
         # jupyter_client interrupts a busy kernel before asking it to shut down;
