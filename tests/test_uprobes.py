@@ -72,3 +72,19 @@ def test_a_removal_that_fails_says_how_to_do_it_by_hand(tmp_path, monkeypatch):
     removed, errors = remove_stale_stap_uprobes(str(events))
     assert removed == [] and errors == [f"{stale_stap_uprobes(str(events))[0].name}: Permission denied"]
     assert "as root: echo '-:uprobes/NAME'" in cleanup_note(removed, errors)
+
+
+def test_an_entry_still_in_use_is_left_alone_quietly(tmp_path, monkeypatch):
+    """EBUSY: a stapbpf in another PID namespace (invisible in this /proc) still uses it."""
+    import errno
+
+    import stapbench.runner.uprobes as uprobes
+
+    events = tmp_path / "uprobe_events"
+    events.write_text(f"p:uprobes/stapprobe_{dead_pid()}_0 /tmp/demo:0x10\n")
+
+    def busy(*args):
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(uprobes.os, "open", busy)
+    assert remove_stale_stap_uprobes(str(events)) == ([], [])

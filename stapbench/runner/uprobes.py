@@ -12,6 +12,7 @@ perf events closed with the dead process, so the kernel lets it go.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ def remove_stale_stap_uprobes(events_file: str = UPROBE_EVENTS) -> tuple[list[St
                 os.close(fd)
             removed.append(probe)
         except OSError as exc:
+            if exc.errno == errno.EBUSY:
+                # in use after all: a stapbpf this /proc can't see (another PID namespace) owns it
+                continue
             errors.append(f"{probe.name}: {exc.strerror or exc}")
     return removed, errors
 
