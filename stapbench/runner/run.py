@@ -29,6 +29,7 @@ from typing import Callable
 from ..model import Diagnostic, Event, Summary
 from ..parser import StreamParser
 from . import cleanup
+from .lint import bpf_format_note
 from .marker import MarkerFilter, new_marker, script_with_marker
 from .options import RunOptions, as_argv, build_stap_argv
 from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
@@ -197,6 +198,10 @@ class Run:
         script_path.write_text(
             script_with_marker(self.script, self.marker) if self.marker else self.script, encoding="utf-8")
         stap_argv = build_stap_argv(opts, script_path)
+        if opts.runtime == "bpf" and not opts.check:
+            note = bpf_format_note(self.script)
+            if note:
+                self._note(note)
         env_add = dict(opts.env)
         shim = opts.shim_path()
         if shim:
