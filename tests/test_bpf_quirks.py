@@ -73,8 +73,8 @@ def test_a_real_string_read_shows_clean_lines_and_says_why(stap_bpf, demo_progra
     view = RunView(r)
     bundle = view._static_bundle()
     assert "hello from the new bpf assembler" in bundle["text/plain"].split("\n", 2)[1]  # the note, on top
-    assert "stapbench-run-note" in bundle["text/html"] and "n-1 characters" in bundle["text/html"]
-    assert "n-1 characters" in view.notes.value
+    assert "stapbench-run-note" in bundle["text/html"] and "user_string_n(p, n) returns n-1" in bundle["text/html"]
+    assert "returns n-1" in view.notes.value
 
 
 @pytest.mark.stap

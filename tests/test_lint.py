@@ -16,8 +16,8 @@ def test_short_integer_conversions_are_found_with_their_lines():
               '  printf("%u\\t\\"%o\\"", 6, 7) printf(fmt, 1)\n}\n')
     assert short_integer_formats(script) == [(2, "%d"), (2, "%-4i"), (2, "%#08x"), (3, "%5.2d"), (4, "%u"), (4, "%o")]
     note = bpf_format_note(script)
-    assert note.startswith("on stap 4.8's BPF runtime %#08x/%-4i/%5.2d/%d/%o/%u print only the low 32 bits")
-    assert "(lines 2, 3, 4)" in note and "%ld, %lu, %lx print all 64 bits" in note
+    assert note.startswith("%#08x/%-4i/%5.2d/%d/%o/%u (lines 2, 3, 4) print only the low 32 bits on stap 4.8's BPF")
+    assert "%ld, %lu, %lx print all 64 bits" in note
 
 
 def test_nothing_to_say_for_64_bit_conversions_or_no_printf():

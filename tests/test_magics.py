@@ -205,6 +205,9 @@ def test_runtime_auto_picks_bpf_where_the_kernel_runtime_cannot_work(shell, monk
     assert r.options.runtime == runtime
     assert (f"--runtime={runtime}" in argv) == (runtime is not None)
     assert any("StapMagics.runtime = 'auto'" in n and "no kernel headers" in n for n in r.notes) == noted
+    shell.run_cell_magic("stap", f"{line} --out again", 'probe begin { printf("hi\\n") }')
+    assert shell.user_ns["again"].options.runtime == runtime
+    assert not any("'auto'" in n for n in shell.user_ns["again"].notes)  # said once a session
 
 
 def test_runtime_config_still_takes_a_runtime_or_stap_default(shell, monkeypatch):

@@ -136,3 +136,20 @@ def test_remedy_text_is_escaped():
 def test_real_transcripts_get_their_remedy(samples_dir, name, advice):
     found = advised([e for e in parse_bytes((SAMPLES / name).read_bytes()) if isinstance(e, Diagnostic)])
     assert any(advice in text for _, text in found), found
+
+
+def test_unrelated_suggestions_are_no_fix_buttons_in_the_widget():
+    from stapbench.views import DiagnosticView
+
+    cell = 'probe process("/bin/x").function("f") {\n  print_ubacktrace()\n}\n'
+    [diag] = [d for d in diagnostics(
+        b"semantic error: unresolved function print_ubacktrace (similar: python_print_backtrace, "
+        b"print_java_backtrace): identifier 'print_ubacktrace' at <input>:2:3\n"
+        b"        source:   print_ubacktrace()\n                  ^\n\n") if d.kind == "semantic"]
+    assert diag.similar == ["python_print_backtrace", "print_java_backtrace"]
+    view = DiagnosticView(diag, cell_source=cell)
+    assert view.buttons == []
+    assert "no fix here" in view.message.value and "what to do:" in view.message.value
+    typo = diagnostics(b"semantic error: unresolved function execnam (similar: execname): "
+                       b"identifier 'execnam' at <input>:1:2\n        source: x\n")[0]
+    assert [b.description for b in DiagnosticView(typo, cell_source="probe begin { execnam() }\n").buttons] == ["execname"]

@@ -100,6 +100,7 @@ class StapMagics(Magics, Configurable):
         self._displays = weakref.WeakKeyDictionary()  # run -> what shows it
         self._symbolizer_cache = None
         self._auto_why = None  # why 'auto' chose bpf for the run being started
+        self._auto_said = False
 
     # --- %%stap ---------------------------------------------------------------------
 
@@ -121,9 +122,10 @@ class StapMagics(Magics, Configurable):
             print(f"%%stap: {exc}")
             return None
         run = Run(cell, options)
-        if args.runtime is None and self._auto_why is not None and options.runtime == "bpf":
-            run.add_note(f"runtime bpf (StapMagics.runtime = 'auto': the kernel runtime can't work here, "
-                         f"{self._auto_why}; --runtime kernel forces it)")
+        if args.runtime is None and self._auto_why is not None and options.runtime == "bpf" and not self._auto_said:
+            self._auto_said = True  # once a session: the next cells pick the same
+            run.add_note(f"runtime bpf: the kernel runtime can't work here ({self._auto_why}); "
+                         "StapMagics.runtime = 'auto' picked bpf, --runtime kernel forces it")
         self._displays[run] = self._display(run, cell)
         try:
             run.start()

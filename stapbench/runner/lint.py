@@ -46,6 +46,6 @@ def bpf_format_note(script: str) -> str | None:
     lines = sorted({line for line, _ in found})
     convs = sorted({conv for _, conv in found})
     where = f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''}"
-    return (f"on stap 4.8's BPF runtime {'/'.join(convs)} print{'s' if len(convs) == 1 else ''} only the low 32 "
-            f"bits of a value ({where}): counts and fds are fine, but times, sizes and addresses come out "
-            "wrong; %ld, %lu, %lx print all 64 bits")
+    return (f"{'/'.join(convs)} ({where}) print{'s' if len(convs) == 1 else ''} only the low 32 bits on stap "
+            "4.8's BPF runtime: fine for counts and fds, wrong for times, sizes, addresses; %ld, %lu, %lx "
+            "print all 64 bits")

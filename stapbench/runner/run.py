@@ -51,10 +51,9 @@ READ_SIZE = 65536  # per os.read of stap's pty or pipe
 #: how often a -x target is checked for having exited
 TARGET_CHECK_S = 0.5
 #: said once per run whose output held the BPF tapset's debug text (parser.lines.BPF_NOISE)
-BPF_NOISE_NOTE = ("stap 4.8's BPF runtime prints \"hello from the new bpf assembler\" (a debug message left in "
-                  "its user_string functions) before each line that reads a user string: hidden from the lines "
-                  "shown, kept in the transcript. The same functions return one character less than asked: "
-                  "user_string_n(p, n) gives n-1 characters, so pass n+1.")
+BPF_NOISE_NOTE = ("\"hello from the new bpf assembler\", debug text of stap 4.8's BPF user_string functions, is "
+                  "hidden from the lines (the transcript keeps it); those functions also give one character less "
+                  "than asked: user_string_n(p, n) returns n-1, so pass n+1")
 
 
 def _process_exists(pid: int) -> bool:

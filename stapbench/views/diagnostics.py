@@ -140,12 +140,16 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
     man = "".join(f'<div class="stapbench-man">see <code>man {esc(m)}</code></div>' for m in diag.man)
     tips = "".join(f'<div class="stapbench-tip"><b>Tip:</b> {esc(_tip(t))}</div>' for t in diag.tips)
     where_html = f' <span class="stapbench-where">{esc(where)}</span>' if where else ""
-    return (f'<div class="{classes("stapbench-diagnostic", f"stapbench-sev-{sev}")}"'
+    # a message that changes nothing here (see remedies) folds to its first line
+    harmless = any(r.harmless for r in advice)
+    tag, head_tag = ("details", "summary") if harmless else ("div", "div")
+    note = ' <span class="stapbench-muted">(harmless here)</span>' if harmless else ""
+    return (f'<{tag} class="{classes("stapbench-diagnostic", f"stapbench-sev-{sev}", "stapbench-harmless" if harmless else None)}"'
             f'{attrs(data_severity=sev, data_kind=diag.kind, data_file=diag.file, data_line=diag.line, data_column=diag.column, data_cell_line=located[0] if located else None)}>'
-            f'<div><span class="stapbench-severity">{esc(sev)}</span>'
+            f'<{head_tag}><span class="stapbench-severity">{esc(sev)}</span>'
             f'<span class="stapbench-kind stapbench-muted">{esc(diag.kind)}</span> '
-            f'<span class="stapbench-message">{esc(diag.message)}</span>{where_html}</div>'
-            f"{code}{token}{details}{fixes}{chips}{man}{tips}</div>")
+            f'<span class="stapbench-message">{esc(diag.message)}</span>{where_html}{note}</{head_tag}>'
+            f"{code}{token}{details}{fixes}{chips}{man}{tips}</{tag}>")
 
 
 def suggestions_label(diag: Diagnostic) -> str:

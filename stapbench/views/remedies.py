@@ -40,6 +40,8 @@ class Remedy:
     text: str
     #: stap's "similar" names are no fix for this message (spelled alike, unrelated)
     suggestions_unrelated: bool = False
+    #: the message changes nothing for what runs here: shown folded, one line
+    harmless: bool = False
 
 
 def _kernel_only_function(m: re.Match, diag: Diagnostic) -> Remedy:
@@ -80,7 +82,8 @@ _RULES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"Checking \"\s*\S*/build/(?:Makefile|\.config)\s*\" failed"), _fixed(_KERNEL_HEADERS)),
     (re.compile(r"Kernel function symbol table missing"),
      _fixed("harmless for process(...) probes: stap means the kernel's own symbol table (System.map, "
-            "from the kernel build tree or /boot), which only kernel probes and kernel backtraces need.")),
+            "from the kernel build tree or /boot), which only kernel probes and kernel backtraces need.",
+            harmless=True)),
     (re.compile(r"missing \S+ kernel/module debuginfo"),
      _fixed("kernel.function / kernel.statement / module(...) probes need the kernel's debuginfo "
             "(Debian: the linux-image-$(uname -r)-dbg package, from the debian-debug archive), and a "

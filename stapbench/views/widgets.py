@@ -148,7 +148,9 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self._callbacks: list[Callable[[str, str], None]] = []
         self.message = W.HTML(self.static_html())
         self.buttons = []
-        for suggestion in diagnostic.similar:
+        # stap's "similar" names that a remedy calls unrelated stay text (in the HTML), not buttons
+        fixes = diagnostic.similar if suggestions_label(diagnostic) == "did you mean" else []
+        for suggestion in fixes:
             fixed = (apply_suggestion(cell_source, diagnostic, suggestion, line_offset=line_offset)
                      if cell_source is not None else None)
             button = W.Button(description=suggestion, tooltip=f"use {suggestion}", disabled=fixed is None,
@@ -159,8 +161,7 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self.preview = W.HTML("")
         rows = [self.message]
         if self.buttons:
-            label = suggestions_label(diagnostic)
-            rows.append(W.HBox([W.Label("fix:" if label == "did you mean" else f"{label}:"), *self.buttons]))
+            rows.append(W.HBox([W.Label("fix:"), *self.buttons]))
         rows.append(self.preview)
         super().__init__(rows, **kwargs)
         self.add_class("stapbench-diagnostic-view")
