@@ -108,7 +108,8 @@ def check_runtimes() -> list[Check]:
         checks.append(Check("runtime kernel", True, "staprun and kernel headers present"))
     else:
         checks.append(Check("runtime kernel", False, why,
-                            "install the kernel's headers and debuginfo, or use --runtime=bpf for user-space probes"))
+                            "install the kernel's headers and debuginfo, or use --runtime=bpf for user-space probes "
+                            "(%%stap does here by default: StapMagics.runtime = 'auto')"))
     stapbpf = shutil.which("stapbpf")
     checks.append(Check("runtime bpf", bool(stapbpf), stapbpf or "stapbpf not found",
                         "apt-get install systemtap (Debian's package includes stapbpf)"))
