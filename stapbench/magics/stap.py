@@ -99,8 +99,7 @@ class StapMagics(Magics, Configurable):
         self.last_run: Run | None = None
         self._displays = weakref.WeakKeyDictionary()  # run -> what shows it
         self._symbolizer_cache = None
-        self._auto_why = None  # why 'auto' chose bpf for the run being started
-        self._auto_said = False
+        self._auto_said = False  # the note on what 'auto' picked was shown
 
     # --- %%stap ---------------------------------------------------------------------
 
@@ -117,14 +116,15 @@ class StapMagics(Magics, Configurable):
             print(stap_arg_parser().format_help())
             return None
         try:
-            options = options_from_args(args, **self._defaults())
+            defaults, auto_why = self._defaults()
+            options = options_from_args(args, **defaults)
         except (TypeError, ValueError) as exc:
             print(f"%%stap: {exc}")
             return None
         run = Run(cell, options)
-        if args.runtime is None and self._auto_why is not None and options.runtime == "bpf" and not self._auto_said:
+        if args.runtime is None and auto_why is not None and options.runtime == "bpf" and not self._auto_said:
             self._auto_said = True  # once a session: the next cells pick the same
-            run.add_note(f"runtime bpf: the kernel runtime can't work here ({self._auto_why}); "
+            run.add_note(f"runtime bpf: the kernel runtime can't work here ({auto_why}); "
                          "StapMagics.runtime = 'auto' picked bpf, --runtime kernel forces it")
         self._displays[run] = self._display(run, cell)
         try:
@@ -151,12 +151,13 @@ class StapMagics(Magics, Configurable):
         if hasattr(display, "finish"):
             display.finish()
 
-    def _defaults(self) -> dict:
+    def _defaults(self) -> tuple[dict, str | None]:
+        """RunOptions defaults from the config, and why 'auto' picked bpf (None if it did not)."""
         values = {"use_sudo": self.use_sudo, "grace": self.grace, "max_events": self.max_events,
                   "stap": self.stap_path}
-        self._auto_why = None
+        auto_why = None
         if self.runtime == "auto":
-            runtime, self._auto_why = auto_runtime()
+            runtime, auto_why = auto_runtime()
             if runtime:
                 values["runtime"] = runtime
         elif self.runtime:
@@ -167,7 +168,7 @@ class StapMagics(Magics, Configurable):
             values["timeout"] = self.timeout
         if self.transcript_dir:
             values["transcript_dir"] = self.transcript_dir
-        return values
+        return values, auto_why
 
     def _expand(self, word: str) -> str:
         """``{expr}`` in one word, evaluated in the user namespace (``{{``/``}}`` for braces)."""

@@ -47,9 +47,9 @@ _NOTE_PREFIXES = (
     "Rerun with -v to see them.",
 )
 
-# first characters of every line classify_stap_line recognises (a cheap gate for probe output)
 # glibc's assert(): "stap: FILE:LINE: FUNCTION: Assertion `EXPR' failed."
 _ASSERTION = re.compile(r": Assertion `.*' failed\.$")
+# first characters of every line classify_stap_line recognises (a cheap gate for probe output)
 _FIRST_CHARS = frozenset("spWEPTSN0123456789" + "".join(p[0] for p in _NOTE_PREFIXES))
 
 

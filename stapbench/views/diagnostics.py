@@ -132,7 +132,7 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
     fixes = "".join(f'<div class="stapbench-remedy"><b>what to do:</b> {esc(r.text)}</div>' for r in advice)
     chips = ""
     if diag.similar:
-        label = suggestions_label(diag)
+        label = suggestions_label(diag, advice)
         unrelated = " stapbench-suggestions-unrelated" if label != "did you mean" else ""
         chips = (f'<div class="stapbench-suggestions{unrelated}">{esc(label)}: ' + "".join(
             f'<code class="stapbench-chip stapbench-chip-fix"{attrs(data_suggestion=s, title=_chip_title(diag, s))}>{esc(s)}</code>'
@@ -152,9 +152,10 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
             f"{code}{token}{details}{fixes}{chips}{man}{tips}</{tag}>")
 
 
-def suggestions_label(diag: Diagnostic) -> str:
-    """What stap's ``similar`` names are called: fixes, unless a remedy says they are unrelated."""
-    if any(r.suggestions_unrelated for r in remedies(diag)):
+def suggestions_label(diag: Diagnostic, advice=None) -> str:
+    """What stap's ``similar`` names are called: fixes, unless a remedy says they are unrelated
+    (``advice``: ``remedies(diag)`` when the caller has it already)."""
+    if any(r.suggestions_unrelated for r in (remedies(diag) if advice is None else advice)):
         return "stap's similar names (spelled alike, no fix here)"
     return "did you mean"
 
@@ -187,9 +188,10 @@ def render_diagnostic_text(diag: Diagnostic, *, cell_source: str | None = None, 
             if diag.caret_column is not None:
                 out.append("  " + caret_prefix(diag.source, diag.caret_column) + "^")
     out += [f"  {d}" for d in diag.details]
-    out += [f"  what to do: {r.text}" for r in remedies(diag)]
+    advice = remedies(diag)
+    out += [f"  what to do: {r.text}" for r in advice]
     if diag.similar:
-        out.append(f"  {suggestions_label(diag)}: " + ", ".join(diag.similar))
+        out.append(f"  {suggestions_label(diag, advice)}: " + ", ".join(diag.similar))
     out += [f"  see: man {m}" for m in diag.man]
     out += [f"  Tip: {_tip(t)}" for t in diag.tips]
     return "\n".join(out)

@@ -153,11 +153,11 @@ class RunView:
             if text in self._run_notes:
                 return
             self._run_notes.append(text)
-        self.notes.value = self._notes_html()
-
-    def _notes_html(self) -> str:
-        with self._lock:
             notes = list(self._run_notes)
+        self.notes.value = self._notes_html(notes)
+
+    @staticmethod
+    def _notes_html(notes: list[str]) -> str:
         if not notes:
             return ""
         return wrap_root('<div class="stapbench-run-notes">' + "".join(
@@ -298,7 +298,7 @@ class RunView:
         with self._lock:
             notes = list(self._run_notes)
         if notes:
-            html = self._notes_html() + html
+            html = self._notes_html(notes) + html
             text = "".join(f"[stapbench] {n}\n" for n in notes) + text
         status = self._run_status()
         if status:
