@@ -234,3 +234,24 @@ def test_auto_runtime_here_matches_the_build_tree():
         assert runtime is None or why is not None
     elif __import__("shutil").which("stapbpf"):
         assert (runtime, why) == ("bpf", "no kernel headers/Makefile in the build tree")
+
+
+def test_a_run_in_a_cell_shows_as_the_run(shell, monkeypatch):
+    """jupysql/pyinstrument style: the Run bound with --out displays as its status, notes and
+    static render (HTML and text), not as its repr; unloading the extension takes that back."""
+    monkeypatch.setenv("FAKE_STAP_LINES", "3")
+    shell.run_cell_magic("stap", "--out r", 'probe begin { printf("hi\\n") }')
+    r = shell.user_ns["r"]
+    r.add_note("a <note>")
+    data, _ = shell.display_formatter.format(r)
+    assert data["text/plain"].startswith("[stap exited with status 0")
+    assert "[stapbench] a <note>" in data["text/plain"] and "hit 2" in data["text/plain"]
+    html = data["text/html"]
+    assert "stapbench-status" in html and "a &lt;note&gt;" in html and "hit 2" in html
+    assert "<note>" not in html
+    shell.run_line_magic("unload_ext", "stapbench")
+    try:
+        data, _ = shell.display_formatter.format(r)
+        assert "text/html" not in data and data["text/plain"].startswith("<stapbench Run finished")
+    finally:
+        shell.run_line_magic("load_ext", "stapbench")

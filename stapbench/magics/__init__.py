@@ -1,4 +1,6 @@
-"""Magics layer: ``%load_ext stapbench`` registers ``%%stap``, ``%stap_stop``, ``%stap_doctor``."""
+"""Magics layer: ``%load_ext stapbench`` registers ``%%stap``, ``%stap_stop``, ``%stap_doctor``, and
+the display of ``Run`` objects (a cell holding a run bound with ``--out`` shows the run: its status,
+notes and static render, through :func:`stapbench.views.runrender.run_bundle`)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ def load_ipython_extension(ipython):
 
     _magics = StapMagics(shell=ipython)
     ipython.register_magics(_magics)
+    _display_formatter(ipython).for_type(_run_class(), _show_run)
     # IPython has no shutdown event; runs are stopped by the runner's atexit
     # handler (kernel shutdown) and their watchdogs (kernel killed).
 
@@ -22,3 +25,20 @@ def unload_ipython_extension(ipython):
         if _magics in ipython.configurables:  # so %config finds the next one only
             ipython.configurables.remove(_magics)
         _magics = None
+    _display_formatter(ipython).pop(_run_class(), None)
+
+
+def _display_formatter(ipython):
+    return ipython.display_formatter.mimebundle_formatter
+
+
+def _run_class():
+    from ..runner import Run
+
+    return Run
+
+
+def _show_run(run):
+    from ..views.runrender import run_bundle
+
+    return run_bundle(run, symbolizer=_magics._symbolizer() if _magics is not None else None)

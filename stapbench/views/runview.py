@@ -35,13 +35,13 @@ from ._html import esc, wrap_root
 from .diagnostics import diagnostic_key, render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
+from .runrender import SCRIPT_NAME, header_bundle
 from .static import EventWindow, render_html, render_text
 from .valuetree import dwarf_types_for
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView
 
 MAX_DIAGNOSTIC_VIEWS = 50
 MAX_LISTING_ROWS = 5000
-SCRIPT_NAME = "script.stp"  # the runner writes the cell to RUN_FOLDER/script.stp
 
 
 _TWIN_CSS = (
@@ -154,15 +154,7 @@ class RunView:
                 return
             self._run_notes.append(text)
             notes = list(self._run_notes)
-        self.notes.value = self._notes_html(notes)
-
-    @staticmethod
-    def _notes_html(notes: list[str]) -> str:
-        if not notes:
-            return ""
-        return wrap_root('<div class="stapbench-run-notes">' + "".join(
-            f'<div class="stapbench-run-note"><b>stapbench:</b> {esc(n)}</div>' for n in notes) + "</div>",
-            kind="notes")
+        self.notes.value = header_bundle(None, notes)[0]
 
     def push(self, events) -> None:
         """Add events (from any thread); the views update at most 10 times a second."""
@@ -294,17 +286,10 @@ class RunView:
         return status_line() if status_line is not None else None
 
     def _static_bundle(self) -> dict:
-        html, text = self.static_html(), self.static_text()
         with self._lock:
             notes = list(self._run_notes)
-        if notes:
-            html = self._notes_html(notes) + html
-            text = "".join(f"[stapbench] {n}\n" for n in notes) + text
-        status = self._run_status()
-        if status:
-            html = wrap_root(f'<div class="stapbench-status">{esc(status)}</div>', kind="status") + html
-            text = f"{status}\n{text}"
-        return {"text/html": html, "text/plain": text}
+        head_html, head_text = header_bundle(self._run_status(), notes)
+        return {"text/html": head_html + self.static_html(), "text/plain": head_text + self.static_text()}
 
     def _repr_mimebundle_(self, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs) or {}
