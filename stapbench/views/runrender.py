@@ -34,7 +34,7 @@ def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
     """``{"text/html", "text/plain"}`` of a run (finished or running: what it has so far)."""
     options = dict(symbolizer=symbolizer, cell_source=getattr(run, "script", None),
                    script_path=Path(run.folder) / SCRIPT_NAME if getattr(run, "folder", None) else None)
-    events = list(getattr(run, "events", []))
+    events = getattr(run, "events", [])  # Run.events is already a copy, taken under the run's lock
     status = run.status_line() if hasattr(run, "status_line") else None
     head_html, head_text = header_bundle(status, list(getattr(run, "notes", [])))
     return {"text/html": head_html + render_html(events, **options),
