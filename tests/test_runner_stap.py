@@ -14,6 +14,7 @@ import pytest
 
 from stapbench.model import TextLine
 from stapbench.runner import Run, replay, run
+from stapbench.runner.process import _live_processes
 from stapbench.runner.uprobes import stap_uprobes
 from tests.support.paths import FIXTURES
 from tests.support.stap import assert_no_stale_uprobes, session_members, wait_sessions_empty
@@ -179,14 +180,6 @@ def test_nothing_outlives_a_killed_parent(stap_bpf, demo_program, tmp_path, how)
     assert_no_stale_uprobes()
 
 
-def parent_pid(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rsplit(b")", 1)[1].split()[1])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 def test_a_killed_stapbpf_leaves_no_probe_loaded(stap_bpf, demo_program, tmp_path, no_stap_left):
     """An OOM kill or a SIGKILL escalation gives stapbpf no chance to remove its uprobes from
     the kernel: the run removes them when it ends, and says so."""
@@ -196,7 +189,8 @@ def test_a_killed_stapbpf_leaves_no_probe_loaded(stap_bpf, demo_program, tmp_pat
     try:
         assert r.wait_ready(120)
         # stap's child stapbpf (its own -c child is a stapbpf too until it execs the target)
-        [bpf] = [pid for pid, comm in session_members(r.pid) if comm == "stapbpf" and parent_pid(pid) == r.pid]
+        # (the runner's own /proc reader: rest[1] is the parent pid)
+        [bpf] = [pid for pid, comm, rest in _live_processes() if comm == "stapbpf" and int(rest[1]) == r.pid]
         mine = [u for u in stap_uprobes() if u.pid == bpf]
         assert mine, "stapbpf registered no uprobe in uprobe_events"
         os.kill(bpf, signal.SIGKILL)
