@@ -448,3 +448,30 @@ def test_32_bit_elf(tmp_path):
     assert lines == addr2line(out, [start + off for off in range(size)])
     assert source_line(FIXTURES / "symbols" / "tiny.c", "return x * 3 + 1;") in lines
     assert sym.function_params(str(out), "entry") == {"y": "int"}
+
+
+# -- a remote host's files, under a sysroot -------------------------------------------------
+
+def test_sysroot_finds_a_remote_hosts_module_and_its_separate_debuginfo(tmp_path, demo_program):
+    """A frame printed by a lab guest names the guest's path; the module, its separate
+    debug file (/usr/lib/debug/.build-id/...) and the source are found under the sysroot."""
+    root = tmp_path / "rootfs"
+    guest_path = "/opt/app/bin/demo"
+    on_host = root / guest_path.lstrip("/")
+    on_host.parent.mkdir(parents=True)
+    subprocess.run(["objcopy", "--only-keep-debug", str(demo_program), str(tmp_path / "demo.debug")], check=True)
+    subprocess.run(["strip", "--strip-debug", "-o", str(on_host), str(demo_program)], check=True)
+    build_id = Symbolizer().module(str(demo_program)).build_id
+    debug = root / "usr/lib/debug/.build-id" / build_id[:2] / f"{build_id[2:]}.debug"
+    debug.parent.mkdir(parents=True)
+    shutil.move(tmp_path / "demo.debug", debug)
+    body = source_line(DEMO_C, "return (int)(r->number")
+    start, size = nm_function(demo_program, "handle_leaf")
+    offset = next(off for off in range(size) if addr2line(demo_program, [start + off]) == [body])
+
+    plain = Symbolizer().locate(frame(guest_path, "handle_leaf", offset))
+    assert plain.problem is not None  # not on this machine at that path
+    found = Symbolizer(sysroot=root).locate(frame(guest_path, "handle_leaf", offset))
+    assert found.problem is None, found.hint
+    assert (found.line, found.path) == (body, DEMO_C)
+    assert found.module == str(on_host)

@@ -84,11 +84,20 @@ class Symbolizer:
     with no module at all (``print_ubacktrace_brief``) is looked up in them by
     symbol; every full path seen in a frame is remembered the same way.  As a
     last resort a bare basename is looked up on ``PATH``.
+
+    ``sysroot``: the folder where the traced machine's files are on this one
+    (a lab's rootfs, for a run on a remote target): an absolute module path, the
+    debug folders and a DWARF compilation directory are looked up under it
+    first, then as they are.
     """
 
     def __init__(self, source_roots: Iterable[str | os.PathLike] = (),
                  debug_dirs: Iterable[str | os.PathLike] = ("/usr/lib/debug",),
-                 modules: Iterable[str | os.PathLike] = ()):
+                 modules: Iterable[str | os.PathLike] = (),
+                 sysroot: str | os.PathLike | None = None):
+        self.sysroot = Path(sysroot) if sysroot is not None else None
+        if self.sysroot is not None:
+            debug_dirs = [self._in_sysroot(d) for d in debug_dirs] + [Path(d) for d in debug_dirs]
         self._found_sources: dict[tuple[str, str | None], tuple[float, Path | None]] = {}
         self._memo: dict[tuple, tuple[Module, SourceLocation]] = {}
         self._lock = threading.RLock()
@@ -136,12 +145,15 @@ class Symbolizer:
             self._names[name] = (now, module)
         return module
 
+    def _in_sysroot(self, path: str | os.PathLike) -> Path:
+        return self.sysroot / Path(path).relative_to("/") if Path(path).is_absolute() else Path(path)
+
     def _find_module_path(self, name: str) -> Path | None:
         if "/" in name:
-            path = Path(name)
-            if path.is_file():
-                self.add_module(path)
-                return path
+            for path in ((self._in_sysroot(name), Path(name)) if self.sysroot is not None else (Path(name),)):
+                if path.is_file():
+                    self.add_module(path)
+                    return path
             return None
         known = self._known.get(name)
         if known is not None:
@@ -406,6 +418,8 @@ class Symbolizer:
         if cached is not None and (cached[1] is not None or now - cached[0] < RECHECK_SECONDS):
             return cached[1]
         path = find_source(file, self._source_roots, comp_dir)
+        if path is None and self.sysroot is not None and comp_dir and os.path.isabs(comp_dir):
+            path = find_source(file, (), str(self._in_sysroot(comp_dir)))
         self._found_sources[key] = (now, path)
         return path
 
