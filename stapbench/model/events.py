@@ -9,6 +9,8 @@ bytes survive the round trip: ``"".join(e.raw for e in events).encode("utf-8",
 ``stream`` says where the text came from: ``"stdout"`` (probe output and
 listings), ``"stderr"`` (stap's own messages) or ``"merged"`` (a transcript
 where the two were already mixed, e.g. a file given to ``stapbench parse``).
+``host`` names the remote target a line of a several-host run came from (the
+runner sets it; None for a run on one machine, and for stap's own stderr).
 
 Layers: this module imports nothing from stapbench; the parser builds these,
 the views and magics read them.
@@ -26,6 +28,7 @@ from .values import Struct, Member
 class Event:
     raw: str
     stream: str = "merged"
+    host: str | None = None
     #: the event's JSON ``type`` field; each subclass sets it
     type: ClassVar[str] = "event"
 

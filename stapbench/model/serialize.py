@@ -109,6 +109,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
             skipped_reasons=dict(event.skipped_reasons), staprun_status=event.staprun_status,
         )
     d["stream"] = event.stream
+    if event.host is not None:
+        d["host"] = event.host
     d["raw"] = event.raw
     return d
 
