@@ -12,6 +12,9 @@ where the two were already mixed, e.g. a file given to ``stapbench parse``).
 ``host`` names the remote target a line of a several-host run came from (the
 runner sets it; None for a run on one machine, and for stap's own stderr).
 
+Numbers parsed from the text are ints; one too long to convert (over 4,300
+digits, :mod:`.numbers`) is None, its text still in ``raw``.
+
 Layers: this module imports nothing from stapbench; the parser builds these,
 the views and magics read them.
 """
@@ -140,7 +143,7 @@ class PassLine(Event):
     """A ``-v`` ``Pass N: ...`` line that is not a failure."""
 
     type: ClassVar[str] = "pass"
-    number: int
+    number: int | None  # None only for a number too long to convert (stapbench.model.numbers)
     text: str  # everything after ``Pass N: ``
     cached: bool = False  # ``using cached ...``
     real_ms: int | None = None
@@ -154,7 +157,7 @@ class Summary(Event):
     type: ClassVar[str] = "summary"
     errors: int | None = None
     skipped: int | None = None
-    skipped_reasons: dict[str, int] = field(default_factory=dict)
+    skipped_reasons: dict[str, int | None] = field(default_factory=dict)
     staprun_status: int | None = None
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from .events import (
     Backtrace, Diagnostic, Event, Frame, Listing, PassLine, StructDump, Summary, TextLine, VarsDump,
 )
+from .numbers import decimal_or_none
 from .values import Array, Atom, Member, Struct, Value
 
 __all__ = ["dumps_event", "event_to_json", "frame_to_json", "value_to_json", "members_to_json"]
@@ -36,7 +37,10 @@ ELLIPSIS = "..."
 
 def value_to_json(value: Value) -> Any:
     if isinstance(value, Atom):
-        return int(value.text) if value.kind == "int" else value.text
+        if value.kind == "int":
+            number = decimal_or_none(value.text)
+            return value.text if number is None else number
+        return value.text
     if isinstance(value, Struct):
         obj = members_to_json(value.members)
         if value.more:

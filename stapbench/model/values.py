@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .numbers import decimal_or_none
+
 _DECIMAL = re.compile(r"-?[0-9]+\Z")
 
 
@@ -43,10 +45,11 @@ class Atom:
 
     @property
     def as_int(self) -> int | None:
-        """The number an ``int`` or ``hex`` atom stands for, else None."""
+        """The number an ``int`` or ``hex`` atom stands for, else None (also for a
+        decimal too long to convert, see :mod:`.numbers`)."""
         t = self.text
         if _DECIMAL.match(t):
-            return int(t)
+            return decimal_or_none(t)
         if t.startswith("0x"):
             try:
                 return int(t, 16)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 
 from ..model import Frame
+from ..model.numbers import decimal_or_none
 
 __all__ = [
     "FrameCache", "parse_full_frame", "parse_simple_frame", "parse_hex_list", "RETURNING_FROM", "RETURNING_TO",
@@ -78,7 +79,7 @@ def parse_full_frame(text: str) -> Frame | None:
     return Frame(
         address=int(addr, 16), symbol=symbol, offset=_int(offset), size=_int(size),
         module=module, inexact=inexact is not None, role=role,
-        file=file, line=int(line) if line is not None else None, text=text,
+        file=file, line=decimal_or_none(line) if line is not None else None, text=text,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..model import Diagnostic, Summary
+from ..model.numbers import decimal_or_none
 
 __all__ = [
     "DiagnosticBuilder", "FileMemory", "SummaryBuilder", "classify_stap_line", "parse_token",
@@ -77,13 +78,13 @@ class FileMemory:
         return file
 
 
-def parse_token(text: str, files: FileMemory) -> tuple[str, str | None, str | None, int, int] | None:
+def parse_token(text: str, files: FileMemory) -> tuple[str, str | None, str | None, int | None, int | None] | None:
     """``identifier 'x' at f.stp:3:5`` -> (kind, token, file, line, column)."""
     m = _TOKEN.fullmatch(text)
     if m is None:
         return None
     kind, token, file, line, col = m.groups()
-    return kind, token, files.resolve(file), int(line), int(col)
+    return kind, token, files.resolve(file), decimal_or_none(line), decimal_or_none(col)
 
 
 def _similar(message: str) -> list[str]:
@@ -168,7 +169,7 @@ class DiagnosticBuilder:
                 if m.group(6):
                     diag.details.append(m.group(6).strip())
         elif self.kind == "pass":
-            diag.pass_number = int(header[5: header.index(":")])
+            diag.pass_number = decimal_or_none(header[5: header.index(":")])
         source_prefix = 0
         for line in self.lines:
             src = _SOURCE.match(line)
@@ -218,8 +219,8 @@ class DiagnosticBuilder:
         diag.token_kind = kind
         diag.token = token
         diag.file = self.files.resolve(file)
-        diag.line = int(line)
-        diag.column = int(col)
+        diag.line = decimal_or_none(line)
+        diag.column = decimal_or_none(col)
 
 
 class SummaryBuilder:
@@ -236,11 +237,11 @@ class SummaryBuilder:
         s = self.summary
         m = _ERRORS_SKIPPED.match(body)
         if m is not None and s.errors is None:
-            s.errors, s.skipped = int(m.group(1)), int(m.group(2))
+            s.errors, s.skipped = decimal_or_none(m.group(1)), decimal_or_none(m.group(2))
         elif (m := _SKIPPED_DUE.match(body)) is not None:
-            s.skipped_reasons[m.group(1)] = int(m.group(2))
+            s.skipped_reasons[m.group(1)] = decimal_or_none(m.group(2))
         elif text is not body and (m := _STAPRUN_STATUS.search(body)) is not None and s.staprun_status is None:
-            s.staprun_status = int(m.group(2))
+            s.staprun_status = decimal_or_none(m.group(2))
         else:
             return False
         self.raws.append(raw)
@@ -257,7 +258,7 @@ def _catalog_entry(m: re.Match, raw: str) -> Diagnostic:
     file, line, col, token, message = m.groups()
     return Diagnostic(
         raw=raw, severity="error", kind="semantic", message=message, token=token or None,
-        file=file or None, line=int(line) if line else None, column=int(col) if col else None,
+        file=file or None, line=decimal_or_none(line) if line else None, column=decimal_or_none(col) if col else None,
         similar=_similar(message), man=_MAN.findall(message), details=["SEMANTIC_ERROR catalog entry"])
 
 
@@ -288,7 +289,7 @@ def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuil
         m = _PASS.match(text)
         if m is not None:
             ms = _REAL_MS.search(m.group(2))
-            return ("pass", int(m.group(1)), m.group(2), int(ms.group(1)) if ms else None)
+            return ("pass", decimal_or_none(m.group(1)), m.group(2), decimal_or_none(ms.group(1)) if ms else None)
         return None
     if c == "T" and text.startswith("Tip: "):
         return DiagnosticBuilder("tip", "info", text[5:], raw, files)

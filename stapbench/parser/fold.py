@@ -14,9 +14,11 @@ The rules mirror that script (brendangregg/FlameGraph) line for line, on bytes:
 * frames still collected when the input ends (no count after them) are dropped;
 * output: ``root;...;leaf COUNT`` per distinct stack, sorted bytewise.
 
-One deliberate difference: the script passes each stack to ``printf`` as the
+Two deliberate differences: the script passes each stack to ``printf`` as the
 *format*, so a ``%`` in a symbol is mangled there; here the stack is written
-as it is.
+as it is.  And counts add up exactly, however many digits they have (Perl's
+numbers are doubles: past 2**53 they round, past about 309 digits they are
+``Inf``).
 
 How it is fast: the input is cut at its count lines by one regular expression
 (C code over the whole buffer), so what lies between two counts, one stack's
@@ -28,6 +30,7 @@ each distinct line cleaned once (a second cache).
 
 from __future__ import annotations
 
+import decimal
 import re
 from typing import BinaryIO, Iterable
 
@@ -44,6 +47,8 @@ _WHITESPACE = b" \t\n\r\f\v"
 _LINE_CACHE_LIMIT, _CACHED_LINE_BYTES = 1 << 18, 1 << 10
 _STACK_CACHE_LIMIT, _CACHED_STACK_BYTES = 1 << 16, 1 << 13
 _SLICE = 4096
+# counts too long for int() (over 4,300 digits) add up as decimals, exactly
+_EXACT = decimal.Context(prec=decimal.MAX_PREC, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
 
 
 def _token(line: bytes) -> bytes:
@@ -121,8 +126,13 @@ class Folder:
         self._open = [pieces[-1]]
         collapsed = self.collapsed
         get = collapsed.get
-        for stack, count in zip(stacks, pieces[1::2]):
-            collapsed[stack] = get(stack, 0) + int(count)
+        try:
+            counts = list(map(int, pieces[1::2]))
+        except ValueError:
+            counts = [decimal.Decimal(count.decode("ascii")) for count in pieces[1::2]]
+        with decimal.localcontext(_EXACT):
+            for stack, count in zip(stacks, counts):
+                collapsed[stack] = get(stack, 0) + count
 
     def _stack(self, text: bytes) -> bytes:
         stack = self._stacks.get(text)  # seen earlier in the same slice
@@ -166,7 +176,11 @@ def collapse_bytes(data: bytes) -> dict[bytes, int]:
 
 
 def format_folded(collapsed: dict[bytes, int]) -> bytes:
-    return b"".join(b"%s %d\n" % (key, collapsed[key]) for key in sorted(collapsed))
+    try:
+        return b"".join(b"%s %d\n" % (key, collapsed[key]) for key in sorted(collapsed))
+    except ValueError:  # a total too long for int's str(): decimals print any length
+        return b"".join(b"%s %s\n" % (key, str(decimal.Decimal(collapsed[key])).encode())
+                        for key in sorted(collapsed))
 
 
 def fold_bytes(data: bytes) -> bytes:

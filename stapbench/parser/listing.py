@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from ..model import Listing, Param
+from ..model.numbers import decimal_or_none
 
 __all__ = ["match_listing_line"]
 
@@ -71,7 +72,7 @@ def match_listing_line(text: str, raw: str, stream: str) -> Listing | None:
         where = f.group(2)
         file, colon, line = where.rpartition(":")
         if colon and line.isdigit():
-            listing.file, listing.line = file, int(line)
+            listing.file, listing.line = file, decimal_or_none(line)
         elif colon and file:
             listing.file = file  # a line wildcard or range: ``work@demo.c:*``
         else:
