@@ -1,4 +1,4 @@
-"""Hostile input (issue 7): numbers of any length, ... never raise, stay visible and lossless."""
+"""Hostile input (issue 7): numbers of any length, BPF noise meeting the frame cache, ..."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 
 from stapbench.model import Atom, Backtrace, Diagnostic, Listing, PassLine, StructDump, Summary
 from stapbench.model.serialize import dumps_event
-from stapbench.parser import parse_bytes, parse_value
+from stapbench.parser import StreamParser, parse_bytes, parse_value
+from stapbench.parser.lines import BPF_NOISE
 from stapbench.parser.fold import fold_bytes
 from tests.support.paths import PROJECT
 
@@ -95,3 +96,18 @@ def test_cli_parse_of_a_huge_pass_line():
                            capture_output=True, cwd=PROJECT, timeout=60)
         assert r.returncode == 0 and b"Traceback" not in r.stderr, r.stderr
     assert json.loads(r.stdout)["number"] is None and json.loads(r.stdout)["raw"] == data.decode()
+
+
+# ------------------------------------------------------------------ BPF noise and the frame cache
+
+def test_noise_left_behind_by_its_own_removal_is_not_cached():
+    # removing the noise once from a frame line leaves a copy of it; that text, arriving later as a
+    # line of its own, must be parsed (noise removed: no frame), not taken from the frame cache
+    inner = " 0x1 : hello from" + BPF_NOISE + " the new bpf assembler+0x1/0x2 [k]\n"
+    later = " 0x1 : " + BPF_NOISE + "+0x1/0x2 [k]\n"
+    data = (inner + later).encode()
+    whole = parse_bytes(data)
+    parser = StreamParser()
+    by_line = [e for line in data.splitlines(True) for e in parser.feed(line)] + parser.close()
+    assert by_line == whole
+    assert [e.type for e in whole] == ["backtrace", "text"] and len(whole[0].frames) == 1

@@ -20,6 +20,7 @@ import re
 
 from ..model import Frame
 from ..model.numbers import decimal_or_none
+from .cleanup import is_clean
 
 __all__ = [
     "FrameCache", "parse_full_frame", "parse_simple_frame", "parse_hex_list", "RETURNING_FROM", "RETURNING_TO",
@@ -109,18 +110,14 @@ def parse_hex_list(text: str) -> list[Frame] | None:
     return [Frame(address=int(tok, 16), text=tok) for tok in text.split()]
 
 
-def _cacheable(text: str) -> bool:
-    return text[-1:] != "\r" and "\x1b" not in text and not text.startswith("^C")
-
-
 class FrameCache:
     """Parsed frames by line text.
 
     Profiles print the same frame lines over and over; parsing each distinct
-    line once is what makes the full parse fast.  Only text that needs no
-    clean-up is cached (no trailing ``\\r``, no ANSI escape, no leading
-    ``^C``): the hot loop looks raw lines up directly, so a hit must mean the
-    same as parsing that raw line.  Identical lines therefore
+    line once is what makes the full parse fast.  Only text that
+    :func:`.cleanup.is_clean` (interpreting it changes nothing) is cached: the
+    hot loop looks raw lines up directly, so a hit must mean the same as
+    parsing that raw line, whatever clean-up it would need.  Identical lines therefore
     share one :class:`Frame` object: treat frames as read-only (the model's
     rule anyway).  Only frames are cached, and the cache is dropped when it
     grows past ``limit`` entries, so memory stays bounded on any input.
@@ -141,7 +138,7 @@ class FrameCache:
         frame = self.full_frames.get(text)
         if frame is None:
             frame = parse_full_frame(text)
-            if frame is not None and _cacheable(text):
+            if frame is not None and is_clean(text):
                 if len(self.full_frames) >= self.limit:
                     self.full_frames.clear()
                     self.plain_full_frames.clear()
@@ -155,7 +152,7 @@ class FrameCache:
         if frame is None:
             frame = parse_simple_frame(text, bare_ok)
             # bare hex only counts inside a backtrace, so only frames with a symbol are cached
-            if frame is not None and frame.symbol is not None and _cacheable(text):
+            if frame is not None and frame.symbol is not None and is_clean(text):
                 if len(self.simple_frames) >= self.limit:
                     self.simple_frames.clear()
                     self.brief_frames.clear()

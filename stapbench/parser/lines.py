@@ -14,21 +14,16 @@ summaries) become the ``pending`` builder; the next line either continues it
 
 from __future__ import annotations
 
-import re
-
 from ..model import Backtrace, Diagnostic, Event, PassLine, TextLine
 from .backtrace import RETURNING_FROM, RETURNING_TO, FrameCache, parse_hex_list
+from .cleanup import BPF_NOISE, interpret
 from .diagnostics import FileMemory, classify_stap_line
 from .dumps import match_struct_line, match_vars_line
 from .listing import match_listing_line
 
-__all__ = ["LineMachine"]
+__all__ = ["BPF_NOISE", "LineMachine"]
 
-_SGR = re.compile(r"\x1b\[[0-9;]*[mK]")
 _NO_BACKTRACE = ("<no user backtrace", "<no kernel backtrace")
-#: stap 4.8's BPF tapset (uconversions.stp) leaves a debug printf in user_string*(): the
-#: text lands before the output of every printf that reads a user string
-BPF_NOISE = "hello from the new bpf assembler"
 
 
 def _frame_style(frame, simple: bool) -> str:
@@ -209,15 +204,8 @@ class LineMachine:
         return [pending.finish(self.stream)]
 
     def _line(self, body: str, raw: str, out: list) -> None:
-        text = body
-        if text and text[-1] == "\r":
-            text = text[:-1]
-        if "\x1b" in text:
-            text = _SGR.sub("", text)
-        if text[:2] == "^C":
-            text = text[2:]
-        if BPF_NOISE in text:
-            text = text.replace(BPF_NOISE, "")
+        text, noisy = interpret(body)
+        if noisy:
             self.bpf_noise_lines += 1
         pending = self.pending
         if pending is not None:
