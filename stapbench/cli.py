@@ -18,6 +18,7 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 SUBCOMMANDS = [
     "stapbench.parser.commands",   # parse, fold
     "stapbench.runner.commands",   # run, doctor
+    "stapbench.lab.commands",      # lab build|up|down|status|exec
 ]
 
 EXIT_USAGE = 2
