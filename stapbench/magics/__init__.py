@@ -13,6 +13,9 @@ def load_ipython_extension(ipython):
 
     _magics = StapMagics(shell=ipython)
     ipython.register_magics(_magics)
+    from .lab import LabMagics  # %stap_lab: the lab (stapbench.lab)
+
+    ipython.register_magics(LabMagics)
     _display_formatter(ipython).for_type(_run_class(), _show_run)
     # IPython has no shutdown event; runs are stopped by the runner's atexit
     # handler (kernel shutdown) and their watchdogs (kernel killed).
