@@ -109,7 +109,9 @@ def check_runtimes() -> list[Check]:
     else:
         checks.append(Check("runtime kernel", False, why,
                             "install the kernel's headers and debuginfo, or use --runtime=bpf for user-space probes "
-                            "(%%stap does here by default: StapMagics.runtime = 'auto')"))
+                            "(%%stap does here by default: StapMagics.runtime = 'auto'); for the kernel runtime "
+                            "(kernel.function, print_backtrace, $var$) without changing this kernel: "
+                            "'stapbench lab up', then %%stap --remote lab"))
     stapbpf = shutil.which("stapbpf")
     checks.append(Check("runtime bpf", bool(stapbpf), stapbpf or "stapbpf not found",
                         "apt-get install systemtap (Debian's package includes stapbpf)"))
@@ -222,6 +224,45 @@ def run_checks(target: str | None = None, live: bool = True) -> list[Check]:
         checks.append(check_debuginfo(target))
     if live:
         checks.append(check_live_bpf())
+    checks.extend(check_lab())
+    return checks
+
+
+def check_lab() -> list[Check]:
+    """What the lab (a qemu guest for stap's kernel runtime, ``stapbench lab``) needs here.
+
+    Informational where something is absent: the lab is optional on a host that runs the kernel
+    runtime itself."""
+    from ..lab import builder as lab_build
+    from ..lab.machine import Lab, choose_accel
+
+    checks = []
+    for tool, package in (("qemu-system-x86_64", "qemu-system-x86 qemu-utils"), ("debootstrap", "debootstrap")):
+        path = shutil.which(tool)
+        checks.append(Check(f"lab {tool}", True if path else None, path or "not installed",
+                            f"apt-get install {package} (for stapbench lab)"))
+    accel, why, probe = choose_accel()
+    checks.append(Check("lab accel", True, f"{accel.upper()}: {why}"
+                        + (" (the first 'lab up' tries it, then falls back to TCG)" if probe else "")))
+    if lab_build.is_built():
+        built = lab_build.manifest()
+        checks.append(Check("lab build", True, f"kernel {built.get('kernel_release')}, stap {built.get('stap_version')}, "
+                                               f"{lab_build.lab_dir()}"))
+    else:
+        folder = lab_build.lab_dir()
+        probe_dir = folder if folder.exists() else folder.parent if folder.parent.exists() else Path.home()
+        free_gb = shutil.disk_usage(probe_dir).free / 2**30
+        enough = free_gb >= lab_build.DISK_NEEDED_GB
+        checks.append(Check("lab disk", True if enough else False,
+                            f"{free_gb:.0f} GB free in {probe_dir} (the build needs about {lab_build.DISK_NEEDED_GB} GB)",
+                            "free some space, or set STAPBENCH_LAB_DIR to a larger disk"))
+        checks.append(Check("lab build", None, f"not built ({folder})",
+                            "stapbench lab build (about 10 minutes; as root)"))
+    up = [lab for lab in Lab.all() if lab.status()["state"] == "up"]
+    if up:
+        checks.append(Check("labs up", True, ", ".join(f"{lab.name} ({lab.remote})" for lab in up)))
+    else:
+        checks.append(Check("labs up", None, "none", "stapbench lab up [NAME], then %%stap --remote NAME"))
     return checks
 
 
