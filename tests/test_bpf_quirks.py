@@ -18,7 +18,7 @@ from stapbench.model import Diagnostic, TextLine
 from stapbench.parser import StreamParser, parse_bytes
 from stapbench.parser.lines import BPF_NOISE
 from stapbench.runner import run
-from stapbench.runner.run import BPF_NOISE_NOTE
+from stapbench.runner.pipeline import BPF_NOISE_NOTE
 from stapbench.views import RunView
 from stapbench.views.remedies import remedies
 

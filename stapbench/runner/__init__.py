@@ -6,6 +6,7 @@ stap and returns a :class:`Run`; ``Run(...).start()`` for background use;
 """
 
 from .options import RUNTIMES, RunOptions, build_stap_argv
+from .record import RunRecord
 from .run import Run, RunError, replay, run
 
-__all__ = ["RUNTIMES", "Run", "RunError", "RunOptions", "build_stap_argv", "replay", "run"]
+__all__ = ["RUNTIMES", "Run", "RunError", "RunOptions", "RunRecord", "build_stap_argv", "replay", "run"]

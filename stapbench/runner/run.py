@@ -1,21 +1,21 @@
-"""One stap run: start, stream into the parser and the transcript, stop.
+"""A live stap run: start, stream into the transcript and the parser, stop, clean up.
 
-:class:`Run` is the lifecycle (start → ready → trigger → stop → finished);
-the reader thread moves bytes from stap's pty and stderr pipe into the run
-folder (as they arrive), through the readiness-marker filter into one
-:class:`~stapbench.parser.StreamParser` per stream, and hands each event to
-the ``on_event`` callbacks (the views and the magics' text output hang off
-those).  Memory stays bounded: the newest ``max_events`` events are kept (the
-rest counted), diagnostics and summaries always.
+:class:`Run` is the driver (start → ready → trigger → stop → finished): it owns stap's
+process, the reader thread, the timers, the trigger, the stop escalation and the
+clean-up.  What the run produces is its :class:`~stapbench.runner.record.RunRecord`
+(``run.record``; its fields read as the run's own).  The reader thread moves bytes from
+stap's pty and stderr pipe into the run folder as they arrive, then into the
+:class:`~stapbench.runner.pipeline.ParsePipeline` (marker filter, one parser per
+stream, the ``on_event`` callbacks).  :func:`replay` puts a run folder through the
+same pipeline.
 
-Nothing is left running: stap's process group is stopped on :meth:`stop`,
-timeout, KeyboardInterrupt in :meth:`wait`, interpreter exit (``cleanup``),
-and by the watchdog process if this process is killed.
+Nothing is left running: stap's process group is stopped on :meth:`Run.stop`, timeout,
+KeyboardInterrupt in :meth:`Run.wait`, interpreter exit and SIGTERM (``cleanup``), and
+by the watchdog process if this process is killed.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import os
 import select
@@ -26,34 +26,27 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..model import Diagnostic, Event, Summary
-from ..parser import StreamParser
+from ..model import Event
 from . import cleanup
 from .lint import bpf_format_note
-from .marker import MarkerFilter, new_marker, script_with_marker
-from .options import RunOptions, as_argv, build_stap_argv
+from .marker import new_marker, script_with_marker
+from .options import RunOptions, build_stap_argv
+from .pipeline import IDLE_FLUSH_S, ParsePipeline, call_each
 from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
+from .record import RunRecord
 from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
+from .transcript import SCRIPT, TranscriptWriter, new_run_dir, prepare_record_dir
 from .trigger import Trigger
 from .uprobes import cleanup_note, remove_stale_stap_uprobes
-from .transcript import (
-    SCRIPT, TranscriptWriter, iter_chunks, new_run_dir, prepare_record_dir, read_meta, write_meta,
-)
 from .watchdog import release_watchdog, start_watchdog
 
 log = logging.getLogger(__name__)
 
-#: after stap went quiet this long, a pending multi-line construct is emitted
-IDLE_FLUSH_S = 0.1
 #: after stap exited, keep reading this long for bytes still in flight
 DRAIN_S = 0.5
 READ_SIZE = 65536  # per os.read of stap's pty or pipe
 #: how often a -x target is checked for having exited
 TARGET_CHECK_S = 0.5
-#: said once per run whose output held the BPF tapset's debug text (parser.lines.BPF_NOISE)
-BPF_NOISE_NOTE = ("\"hello from the new bpf assembler\", debug text of stap 4.8's BPF user_string functions, is "
-                  "hidden from the lines (the transcript keeps it); those functions also give one character less "
-                  "than asked: user_string_n(p, n) returns n-1, so pass n+1")
 
 
 def _process_exists(pid: int) -> bool:
@@ -75,77 +68,99 @@ class RunError(RuntimeError):
     pass
 
 
-class Run:
-    """A stap run (see the module doc).  Create, then :meth:`start`; or use :func:`run`.
+class _FromRecord:
+    """A Run attribute that is its record's (``run.exit_status`` is ``run.record.exit_status``)."""
 
-    Attributes worth knowing: ``events`` (newest ``max_events``), ``diagnostics``,
-    ``summaries``, ``exit_status`` (stap's exit code, or ``-signal``),
-    ``stop_reason`` (``"exited"``, ``"timeout"``, ``"interrupted"``, ``"stopped"``,
-    ``"trigger finished"``, ``"error"``), ``folder`` (the run folder), ``argv``.
-    Callbacks (called on the reader thread; exceptions are caught and logged):
-    ``on_event(event)``, ``on_trigger_output(bytes)``, ``on_ready(run)``,
-    ``on_end(run)``, ``on_note(text)`` (stapbench's own remarks: escalations, ...).
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, run, owner=None):
+        return self if run is None else getattr(run.record, self.name)
+
+    def __set__(self, run, value):
+        setattr(run.record, self.name, value)
+
+
+class Run:
+    """A live stap run (see the module doc).  Create, then :meth:`start`; or use :func:`run`.
+
+    What the run produced is :attr:`record` (a :class:`RunRecord`); its fields read as the
+    run's own: ``events`` (newest ``max_events``), ``diagnostics``, ``summaries``, ``notes``,
+    ``exit_status``, ``stop_reason``, ``stop_signal``, ``folder``, ``argv``, ``text()``,
+    ``raw(stream)``, ...  Callbacks (called on the reader thread; exceptions are caught,
+    logged and kept in ``callback_errors``): ``on_event(event)``, ``on_trigger_output(bytes)``,
+    ``on_ready(run)``, ``on_end(run)``, ``on_note(text)`` (stapbench's own remarks).
     """
 
+    script = _FromRecord()
+    folder = _FromRecord()
+    argv = _FromRecord()
+    marker = _FromRecord()
+    trigger_argv = _FromRecord()
+    events_total = _FromRecord()
+    events_dropped = _FromRecord()
+    diagnostics = _FromRecord()
+    summaries = _FromRecord()
+    notes = _FromRecord()
+    started_at = _FromRecord()
+    ready_at = _FromRecord()
+    ended_at = _FromRecord()
+    exit_status = _FromRecord()
+    stop_reason = _FromRecord()
+    stop_signal = _FromRecord()
+    trigger_status = _FromRecord()
+    trigger_output = _FromRecord()
+    replayed = _FromRecord()
+
     def __init__(self, script: str, options: RunOptions | None = None, **option_values):
-        self.script = script
-        self.options = options.replace(**option_values) if options else RunOptions(**option_values)
-        self.marker = new_marker() if self.options.runs_probes else None
-        self.folder: Path | None = None
-        self.argv: list[str] = []
+        options = options.replace(**option_values) if options else RunOptions(**option_values)
+        self._attach(RunRecord(script, options, marker=new_marker() if options.runs_probes else None))
+
+    def _attach(self, record: RunRecord) -> None:
+        self.record = record
+        self.options = record.options
         self.on_event: list[Callable[[Event], None]] = []
         self.on_trigger_output: list[Callable[[bytes], None]] = []
         self.on_ready: list[Callable[["Run"], None]] = []
         self.on_end: list[Callable[["Run"], None]] = []
         self.on_note: list[Callable[[str], None]] = []
-        self._events = collections.deque(maxlen=max(1, self.options.max_events))
-        self.events_total = 0
-        self.diagnostics: list[Diagnostic] = []
-        self.summaries: list[Summary] = []
-        self.notes: list[str] = []
-        self._bpf_noise_noted = False
         self.callback_errors: list[BaseException] = []
         self.ready = threading.Event()
         self.finished = threading.Event()
-        self.exit_status: int | None = None
-        self.stop_reason: str | None = None
-        self.stop_signal: str | None = None  # the last signal the stop needed
-        self.trigger_argv = self.options.trigger_argv()
-        self.trigger_status: int | None = None
-        self.started_at: float | None = None
-        self.ready_at: float | None = None
-        self.ended_at: float | None = None
-        self._lock = threading.RLock()
+        self._pipeline = ParsePipeline(record, on_event=self.on_event, errors=self.callback_errors,
+                                       note=self._note)
         self._write_lock = threading.Lock()
         self._stop_lock = threading.Lock()
         self._proc: StapProcess | None = None
         self._watchdog: subprocess.Popen | None = None
         self._writer: TranscriptWriter | None = None
-        self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
-        self._marker_filter = MarkerFilter(self.marker)
         self._trigger: Trigger | None = None
         self._stopper: threading.Thread | None = None
         self._timers: list[threading.Timer] = []
         self._reader: threading.Thread | None = None
         self._exited = False
         self._next_target_check = 0.0
-        self.replayed = False
+
+    @classmethod
+    def from_record(cls, record: RunRecord, *, ready: bool = False) -> "Run":
+        """A finished Run that shows ``record`` (what :func:`replay` returns)."""
+        run = cls.__new__(cls)
+        run._attach(record)
+        if ready or record.ready_at is not None:
+            run.ready.set()
+        run.finished.set()
+        return run
 
     # --- public state --------------------------------------------------------------
 
     @property
     def pid(self) -> int | None:
         """stap's pid, which is also its process group and session id."""
-        return self._proc.pid if self._proc else None
+        return self._proc.pid if self._proc else self.record.stap_pid
 
     @property
     def events(self) -> list[Event]:
-        with self._lock:
-            return list(self._events)
-
-    @property
-    def events_dropped(self) -> int:
-        return self.events_total - len(self._events)
+        return self.record.events
 
     @property
     def running(self) -> bool:
@@ -157,25 +172,16 @@ class Run:
 
     def text(self) -> str:
         """The probe output kept in memory as text (TextLine events)."""
-        return "".join(e.raw for e in self.events if e.type == "text")
+        return self.record.text()
 
     def raw(self, stream: str = "stdout") -> bytes:
         """The raw bytes of a stream from the transcript (marker line included)."""
-        from .transcript import STREAM_FILES
-
-        path = self.folder / STREAM_FILES[stream] if self.folder else None
-        return path.read_bytes() if path and path.exists() else b""
-
-    @property
-    def trigger_output(self) -> str:
-        return self.raw("trigger").decode("utf-8", "replace")
+        return self.record.raw(stream)
 
     def status_line(self) -> str:
         """One line on where the run is: shown above its output by every view."""
         if self.finished.is_set():
-            took = (self.ended_at or 0) - (self.started_at or 0)
-            reason = f", {self.stop_reason}" if self.stop_reason and self.stop_reason != "exited" else ""
-            return f"[stap exited with status {self.exit_status} after {took:.1f} s{reason}; transcript: {self.folder}]"
+            return self.record.status_line()
         if self.started_at is None:
             return "[stap: starting]"
         state = "probes live" if self.ready.is_set() else "compiling"
@@ -192,8 +198,9 @@ class Run:
         if self.started_at is not None:
             raise RunError("this run was already started")
         opts = self.options
-        self.folder = prepare_record_dir(opts.record) if opts.record else new_run_dir(opts.transcript_dir)
-        script_path = self.folder / SCRIPT
+        record = self.record
+        record.folder = prepare_record_dir(opts.record) if opts.record else new_run_dir(opts.transcript_dir)
+        script_path = record.folder / SCRIPT
         script_path.write_text(
             script_with_marker(self.script, self.marker) if self.marker else self.script, encoding="utf-8")
         stap_argv = build_stap_argv(opts, script_path)
@@ -209,19 +216,20 @@ class Run:
         if opts.use_sudo and not is_root():
             if opts.sudo_password is not None or needs_password(opts.sudo):
                 prompt, prompt_start = new_prompt()
-            self.argv = sudo_argv(opts.sudo, stap_argv, env_add, prompt=prompt)
+            record.argv = sudo_argv(opts.sudo, stap_argv, env_add, prompt=prompt)
             env = dict(os.environ)
         else:
-            self.argv = stap_argv
+            record.argv = stap_argv
             env = {**os.environ, **env_add}
-        self.started_at = time.time()
-        self._write_meta()
-        self._writer = TranscriptWriter(self.folder)
+        record.started_at = time.time()
+        record.write_meta()
+        self._writer = TranscriptWriter(record.folder)
         try:
             self._proc = spawn_stap(self.argv, env)
         except Exception as exc:
             self._finish_without_process(f"could not start {self.argv[0]}: {exc}")
             raise RunError(f"could not start {self.argv[0]}: {exc}") from exc
+        record.stap_pid = self._proc.pid
         cleanup.register(self)
         if opts.watchdog:
             try:
@@ -234,7 +242,7 @@ class Run:
                 answer_prompt(self._proc.child, prompt_start, opts.sudo_password)
             except BaseException as exc:  # no password (no stdin), wrong prompt, Ctrl-C: leave nothing behind
                 self._note(f"sudo: {exc or type(exc).__name__}")
-                self.stop_reason = "error"
+                record.stop_reason = "error"
                 self._kill_now()
                 self._start_reader(b"")
                 self.wait()
@@ -287,7 +295,7 @@ class Run:
         with self._stop_lock:
             if self._proc is not None and not self.finished.is_set() and self._stopper is None:
                 if self.stop_reason is None:
-                    self.stop_reason = reason
+                    self.record.stop_reason = reason
                 self._stopper = threading.Thread(
                     target=self._escalate, args=(grace if grace is not None else self.options.grace,),
                     name="stapbench-stop", daemon=True)
@@ -296,9 +304,13 @@ class Run:
             self.wait()
         return self
 
+    def add_note(self, text: str) -> None:
+        """A remark of the caller's (e.g. the magics' runtime choice), shown and kept like stapbench's own."""
+        self._note(text)
+
     def _escalate(self, grace: float) -> None:
         self._stop_trigger()  # first: its last requests are no longer traced anyway
-        self.stop_signal = stop_group(
+        self.record.stop_signal = stop_group(
             self._proc.pid, grace=grace, term_grace=self.options.term_grace,
             is_done=lambda: self._exited, log=self._note)
 
@@ -306,7 +318,11 @@ class Run:
         self._stop_trigger()
         if self._proc is not None:
             signal_group(self._proc.pid, signal.SIGKILL)
-            self.stop_signal = "SIGKILL"
+            self.record.stop_signal = "SIGKILL"
+
+    def _note(self, text: str) -> None:
+        self.record.notes.append(text)
+        call_each(self.on_note, text, self.callback_errors)
 
     # --- reading ---------------------------------------------------------------------
 
@@ -339,7 +355,7 @@ class Run:
                     else:
                         del fds[fd]
                 if not readable and not idle_flushed:
-                    self._flush_parsers()
+                    self._pipeline.flush()
                     idle_flushed = True
                 if exited_at is None and not proc.child.isalive():
                     self._exited = True
@@ -374,70 +390,15 @@ class Run:
     def _ingest(self, stream: str, data: bytes) -> None:
         with self._write_lock:
             self._writer.write(stream, data)
-        if self._parse_chunk(stream, data):
+        if self._pipeline.feed(stream, data):
             self._on_ready()
-
-    def _parse_chunk(self, stream: str, data: bytes) -> bool:
-        """Parse a chunk; True if it held the readiness marker (which is not parsed)."""
-        found = False
-        if stream == "stdout":
-            data, found = self._marker_filter.feed(data)
-        if data:
-            parser = self._parsers[stream]
-            self._deliver(parser.feed(data))
-            if parser.bpf_noise_lines and not self._bpf_noise_noted:
-                self._bpf_noise_noted = True
-                self._note(BPF_NOISE_NOTE)
-        return found
-
-    def _close_parsers(self) -> None:
-        tail = self._marker_filter.close()
-        if tail:
-            self._deliver(self._parsers["stdout"].feed(tail))
-        for parser in self._parsers.values():
-            self._deliver(parser.close())
-
-    def _flush_parsers(self) -> None:
-        for parser in self._parsers.values():
-            self._deliver(parser.flush())
-
-    def _deliver(self, events: list[Event]) -> None:
-        if not events:
-            return
-        with self._lock:
-            for event in events:
-                self._events.append(event)
-                if isinstance(event, Diagnostic):
-                    self.diagnostics.append(event)
-                elif isinstance(event, Summary):
-                    self.summaries.append(event)
-            self.events_total += len(events)
-        for event in events:
-            self._call(self.on_event, event)
-
-    def _call(self, callbacks, arg) -> None:
-        for callback in list(callbacks):
-            try:
-                callback(arg)
-            except Exception as exc:  # a broken view must not stop the run
-                if not self.callback_errors:
-                    log.exception("stapbench: a run callback failed")
-                self.callback_errors.append(exc)
-
-    def _note(self, text: str) -> None:
-        self.notes.append(text)
-        self._call(self.on_note, text)
-
-    def add_note(self, text: str) -> None:
-        """A remark of the caller's (e.g. the magics' runtime choice), shown and kept like stapbench's own."""
-        self._note(text)
 
     # --- readiness and the trigger ----------------------------------------------
 
     def _on_ready(self) -> None:
-        self.ready_at = time.time()
+        self.record.ready_at = time.time()
         self.ready.set()
-        self._call(self.on_ready, self)
+        call_each(self.on_ready, self, self.callback_errors)
         if self.trigger_argv and self.stop_reason is None:
             self._start_trigger()
 
@@ -447,17 +408,17 @@ class Run:
             self._trigger.start()
         except OSError as exc:
             self._note(f"trigger {self.trigger_argv[0]!r} could not start: {exc}")
-            self.trigger_status = 127
+            self.record.trigger_status = 127
             self.stop(reason="error")
 
     def _on_trigger_output(self, data: bytes) -> None:
         with self._write_lock:
             if self._writer is not None:
                 self._writer.write("trigger", data)
-        self._call(self.on_trigger_output, data)
+        call_each(self.on_trigger_output, data, self.callback_errors)
 
     def _on_trigger_exit(self, status: int) -> None:
-        self.trigger_status = status
+        self.record.trigger_status = status
         settle = self.options.stop_after_trigger
         if settle is not None and not self.finished.is_set():
             self._after(settle, lambda: self.stop(reason="trigger finished"))
@@ -475,6 +436,7 @@ class Run:
     # --- the end -----------------------------------------------------------------
 
     def _finish(self) -> None:
+        record = self.record
         for timer in self._timers:
             timer.cancel()
         self._stop_trigger()
@@ -483,11 +445,11 @@ class Run:
         proc = self._proc
         child = proc.child
         if child.exitstatus is not None:
-            self.exit_status = child.exitstatus
+            record.exit_status = child.exitstatus
         elif child.signalstatus is not None:
-            self.exit_status = -child.signalstatus
-        if self.stop_reason is None:
-            self.stop_reason = "exited"
+            record.exit_status = -child.signalstatus
+        if record.stop_reason is None:
+            record.stop_reason = "exited"
         # a -c target or a stray helper stap left behind: end it (never leave stap running)
         if group_members(proc.pid):
             stop_group(proc.pid, grace=0.0, term_grace=self.options.term_grace,
@@ -497,7 +459,7 @@ class Run:
             note = cleanup_note(*remove_stale_stap_uprobes())
             if note:
                 self._note(note)
-        self._close_parsers()
+        self._pipeline.close()
         try:
             os.close(proc.stderr_fd)
         except OSError:
@@ -509,48 +471,24 @@ class Run:
         with self._write_lock:
             self._writer.close()
             self._writer = None
-        self.ended_at = time.time()
+        record.ended_at = time.time()
         release_watchdog(self._watchdog)
         self._watchdog = None
-        self._write_meta()
+        record.write_meta()
         cleanup.unregister(self)
         self.finished.set()
-        self._call(self.on_end, self)
+        call_each(self.on_end, self, self.callback_errors)
 
     def _finish_without_process(self, note: str) -> None:
         self._note(note)
-        self.stop_reason = "error"
-        self.ended_at = time.time()
+        self.record.stop_reason = "error"
+        self.record.ended_at = time.time()
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        self._write_meta()
+        self.record.write_meta()
         self.finished.set()
-
-    def _write_meta(self) -> None:
-        opts = self.options
-        write_meta(self.folder, {
-            "version": 1,
-            "argv": self.argv,
-            "stap_pid": self.pid,
-            "marker": self.marker,
-            "runtime": opts.runtime,
-            "pid": opts.pid,
-            "cmd": opts.cmd,
-            "trigger": self.trigger_argv,
-            "timeout": opts.timeout,
-            "check": opts.check,
-            "use_sudo": opts.use_sudo,
-            "started_at": self.started_at,
-            "ready_at": self.ready_at,
-            "ended_at": self.ended_at,
-            "exit_status": self.exit_status,
-            "stop_reason": self.stop_reason,
-            "stop_signal": self.stop_signal,
-            "trigger_status": self.trigger_status,
-            "events_total": self.events_total,
-            "notes": self.notes,
-        })
+        call_each(self.on_end, self, self.callback_errors)
 
 
 def run(script: str, *, background: bool = False, **option_values) -> Run:
@@ -569,37 +507,10 @@ def run(script: str, *, background: bool = False, **option_values) -> Run:
 
 def replay(folder: str | os.PathLike, **option_values) -> Run:
     """A finished :class:`Run` rebuilt from a recorded run folder (no stap needed):
-    the streams are parsed again in their recorded interleaving."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no run folder at {folder}")
-    meta = read_meta(folder)
-    script_file = folder / SCRIPT
-    r = Run(script_file.read_text(encoding="utf-8", errors="replace") if script_file.exists() else "",
-            **option_values)
-    r.replayed = True
-    r.folder = folder
-    r.marker = meta.get("marker")
-    r._marker_filter = MarkerFilter(r.marker)
-    r.argv = list(meta.get("argv") or [])
-    r.trigger_argv = meta.get("trigger")
-    last_t = 0.0
-    for stream, data, t in iter_chunks(folder):
-        if stream == "trigger":
-            continue
-        if t - last_t > IDLE_FLUSH_S:  # stap was idle here: flush as the live reader did
-            r._flush_parsers()
-        last_t = t
-        if r._parse_chunk(stream, data):
-            r.ready.set()
-    r._close_parsers()
-    r.started_at, r.ready_at, r.ended_at = meta.get("started_at"), meta.get("ready_at"), meta.get("ended_at")
-    r.exit_status, r.stop_reason = meta.get("exit_status"), meta.get("stop_reason")
-    r.stop_signal, r.trigger_status = meta.get("stop_signal"), meta.get("trigger_status")
-    recorded = list(meta.get("notes") or [])
-    r.notes = recorded + [n for n in r.notes if n not in recorded]  # the parse may add one
-    r.finished.set()
-    return r
+    the streams go through the live run's pipeline in their recorded interleaving."""
+    record = RunRecord.from_folder(folder, RunOptions(**option_values))
+    ready = ParsePipeline(record).feed_recorded(Path(folder))
+    return Run.from_record(record, ready=ready)
 
 
-__all__ = ["Run", "RunError", "run", "replay", "as_argv"]
+__all__ = ["Run", "RunError", "RunRecord", "run", "replay"]
