@@ -146,6 +146,20 @@ def test_values_with_shell_metacharacters_reach_stap_literally(stap_bpf, tmp_pat
     assert not (tmp_path / "PWNED").exists() and not os.path.exists("PWNED")
 
 
+def test_cmd_words_with_shell_metacharacters_reach_the_program_literally(stap_bpf, tmp_path, no_stap_left):
+    """stap runs a -c string holding ; | & or $(...) through /bin/sh -c: the runner's quoting
+    keeps each word one literal argument of the program, and no shell runs it."""
+    made = [tmp_path / "by-semicolon", tmp_path / "by-substitution"]
+    value = f"x;touch {made[0]} $(touch {made[1]}) a|b&c"
+    # what `%%stap -c "/bin/echo {value}"` hands on: a shell would run two touch commands
+    r = run('probe begin { printf("live\\n") }\n', runtime="bpf", cmd=f"/bin/echo {value}",
+            transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.exit_status == 0, r.raw("stderr")
+    assert value in texts(r)  # echo got the words, split at the spaces only
+    assert [p for p in made if p.exists()] == []
+
+
 def test_memory_is_bounded_but_diagnostics_are_kept(stap_bpf, demo_program, tmp_path, no_stap_left):
     r = run(REQUESTS.format(prog=demo_program), cmd=f"{demo_program} 200 1", runtime="bpf",
             max_events=10, transcript_dir=tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 import subprocess
 import sys
@@ -32,6 +33,38 @@ def test_argv_is_a_list_with_every_option_as_its_own_argument():
 def test_cmd_list_is_quoted_for_stap_which_splits_it_itself():
     argv = build_stap_argv(RunOptions(cmd=["./demo", "3", "/a b"]), "s.stp")
     assert argv[argv.index("-c") + 1] == "./demo 3 '/a b'"
+
+
+@pytest.mark.parametrize("cmd, words", [
+    ("./demo 'x;touch /tmp/M' \"$(id)\" a|b", ["./demo", "x;touch /tmp/M", "$(id)", "a|b"]),
+    (["./demo", "it's", "~", "*", "a\nb", "$HOME"], ["./demo", "it's", "~", "*", "a\nb", "$HOME"]),
+])
+def test_cmd_reaches_stap_with_every_word_quoted(cmd, words):
+    """stap gives its -c string to wordexp(3), and to /bin/sh -c when wordexp refuses it
+    (an unquoted ; | & < > ( ) or $(...)): quoted words never reach a shell."""
+    argv = build_stap_argv(RunOptions(cmd=cmd), "s.stp")
+    value = argv[argv.index("-c") + 1]
+    assert shlex.split(value) == words
+    assert not set(_outside_quotes(value)) & set(";|&<>(){}$`\n*?[~")
+
+
+def _outside_quotes(command: str) -> str:
+    """The characters of a shell word list that no single or double quote covers."""
+    out, quote = [], None
+    for ch in command:
+        if quote is None and ch in "'\"":
+            quote = ch
+        elif ch == quote:
+            quote = None
+        elif quote is None:
+            out.append(ch)
+    return "".join(out)
+
+
+def test_cmd_that_cannot_be_split_is_refused():
+    for cmd in ("./demo 'open", "", "   ", []):
+        with pytest.raises(ValueError):
+            RunOptions(cmd=cmd)
 
 
 def test_pid_and_cmd_together_are_refused():

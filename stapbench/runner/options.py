@@ -39,8 +39,12 @@ class RunOptions:
     """Everything that decides how stap is started and stopped.
 
     ``cmd`` is stap's own ``-c`` (stap starts it once the probes are live and
-    the run ends with it); a list is joined with shlex quoting because stap
-    word-splits that one string itself.  ``trigger`` is a workload stapbench
+    the run ends with it): an argv list, or a string split into words like a
+    shell splits them (quotes honoured; ``;``, ``|``, ``$(...)`` are plain
+    characters of a word).  stap hands its ``-c`` string to wordexp(3), and to
+    ``/bin/sh -c`` when that refuses it, so every word goes to stap quoted
+    (:func:`stap_command`): wordexp then gives back exactly these words and no
+    shell ever sees them.  ``trigger`` is a workload stapbench
     starts (argv, no shell) once the probes are live; its output is kept apart
     from stap's.
     """
@@ -90,6 +94,8 @@ class RunOptions:
             raise ValueError("give either pid (-x) or cmd (-c), not both")
         if self.check:
             self.last_pass = 2
+        if self.cmd is not None:
+            stap_command(self.cmd)  # refuse at once what can't be split (an open quote, nothing)
 
     @property
     def runs_probes(self) -> bool:
@@ -110,6 +116,12 @@ class RunOptions:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return RunOptions(**values)
+
+
+def stap_command(cmd: str | list[str] | tuple[str, ...]) -> str:
+    """The ``-c`` string for stap: every word of ``cmd`` quoted (:func:`as_argv` splits a string),
+    so stap's wordexp splits it back into exactly those words and never falls back to a shell."""
+    return " ".join(shlex.quote(word) for word in as_argv(cmd))
 
 
 def build_stap_argv(options: RunOptions, script_path: str | os.PathLike) -> list[str]:
@@ -134,7 +146,7 @@ def build_stap_argv(options: RunOptions, script_path: str | os.PathLike) -> list
     if options.pid is not None:
         argv += ["-x", str(int(options.pid))]
     if options.cmd is not None:
-        argv += ["-c", options.cmd if isinstance(options.cmd, str) else shlex.join(as_argv(options.cmd))]
+        argv += ["-c", stap_command(options.cmd)]
     argv += [str(a) for a in options.extra_args]
     argv.append(os.fspath(script_path))
     argv += [str(a) for a in options.script_args]
@@ -161,7 +173,8 @@ def _macro(text: str) -> tuple[str, str | None]:
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``%%stap`` and ``stapbench run``."""
     parser.add_argument("-x", "--pid", type=int, help="probe this running process (stap -x)")
-    parser.add_argument("-c", "--cmd", help="command stap starts once the probes are live; the run ends with it")
+    parser.add_argument("-c", "--cmd", help="command stap starts once the probes are live; the run ends with it "
+                                             "(split into words like a shell would, never run by one)")
     parser.add_argument("--trigger", metavar="CMD",
                         help="workload to run (no shell) once the probes are live; its output is shown apart")
     parser.add_argument("--after-trigger", dest="stop_after_trigger", type=float, metavar="S",
