@@ -75,6 +75,13 @@ def running_lab(root: Path, home: Path, log_path: Path):
         "--LabApp.expose_app_in_browser=True", "--ServerApp.allow_root=True",
         "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
     ]
+    # The checkout's own prebuilt JupyterLab extension (stapbench/labextension), found first in
+    # the user data folder, so the tests see what this checkout ships (an installed wheel puts
+    # the same files under share/jupyter/labextensions).
+    extensions = home / "data" / "labextensions"
+    extensions.mkdir(parents=True, exist_ok=True)
+    if not (extensions / "stapbench").exists():
+        (extensions / "stapbench").symlink_to(PROJECT / "stapbench" / "labextension", target_is_directory=True)
     log = open(log_path, "wb")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = LabServer(url=f"http://127.0.0.1:{port}", token=token, root=root, process=proc, env=env)
