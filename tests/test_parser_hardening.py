@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stapbench.model import Atom, Backtrace, Diagnostic, Listing, PassLine, StructDump, Summary
 from stapbench.model.serialize import dumps_event
 from stapbench.parser import StreamParser, parse_bytes, parse_value
 from stapbench.parser.lines import BPF_NOISE
+from stapbench.parser.tokens import near_token, tail_token, token_at
 from stapbench.parser.fold import fold_bytes
 from tests.support.paths import PROJECT
 
@@ -111,3 +115,94 @@ def test_noise_left_behind_by_its_own_removal_is_not_cached():
     by_line = [e for line in data.splitlines(True) for e in parser.feed(line)] + parser.close()
     assert by_line == whole
     assert [e.type for e in whole] == ["backtrace", "text"] and len(whole[0].frames) == 1
+
+
+# ------------------------------------------------------------------ linear time on any line
+
+# the expressions stap's token locations were first parsed with: they define the meaning, and
+# backtrack (quadratic or worse); parser.tokens must find exactly what they find
+_KINDS = r"identifier|operator|string|number|junk|keyword|embedded-code"
+_REF_TOKEN = re.compile(rf"({_KINDS})(?: '(.*)')? at (.*):(\d+):(\d+)")
+_REF_TAIL = re.compile(rf": ({_KINDS})(?: '(.*)')? at (.*):(\d+):(\d+)\Z")
+_REF_NEAR = re.compile(rf" near ({_KINDS})(?: '(.*?)')? at (.*?):(\d+):(\d+)((?: \(called from .*\))*(?: in probe .*)?)\Z")
+
+_TOKEN_PIECES = ["identifier", "keyword", "string", " '", "'", "' at ", " at ", ":", ": ", "1", "23", "٣", "x",
+                 " ", "f.stp", " near ", " (called from ", ")", " in probe ", ") in probe ", "\r"]
+_noise = st.sampled_from(["", "", "x", "f.stp", "a' at b", ": x", " at ", "x:1:2", " near x", " near identifier",
+                          ": identifier 'a", " (called from ", ") in probe "]) \
+    | st.lists(st.sampled_from(_TOKEN_PIECES), max_size=4).map("".join)
+
+
+@st.composite
+def token_texts(draw):
+    """Mostly near-misses of a token location, so that both sides are held to many matches."""
+    if draw(st.integers(0, 4)) == 0:
+        return "".join(draw(st.lists(st.sampled_from(_TOKEN_PIECES), max_size=16)))
+    pick = lambda options: draw(st.sampled_from(options))  # noqa: E731
+    text = draw(_noise) + pick(["", ": ", " near "]) + pick(["identifier", "keyword", "junk"])
+    if draw(st.booleans()):
+        text += " '" + draw(_noise) + pick(["' at ", "'"])
+    else:
+        text += " at "
+    text += draw(_noise) + pick([":1:", ":12:3:", ":", ":x:"]) + pick(["4", "56", ""])
+    text += pick(["", "", " (called from x)", " (called from ", " in probe a", ")", ") in probe b", " x",
+                  " (called from a) in probe x"])
+    return text + pick(["", "", "", "x", " (called from "])
+
+
+@settings(max_examples=600, deadline=None)
+@given(token_texts())
+def test_token_locations_match_the_reference_expressions(text):
+    m = _REF_TOKEN.fullmatch(text)
+    assert token_at(text) == (None if m is None else m.groups())
+    m = _REF_TAIL.search(text)
+    assert tail_token(text) == (None if m is None else (m.start(), m.groups()))
+    m = _REF_NEAR.search(text)
+    assert near_token(text) == (None if m is None else (m.start(), m.groups()[:5], m.group(6)))
+
+
+_T = ": identifier 'a' at b:1:2 "
+# every shape that made an expression backtrack (quadratic or worse), each as one line of about 1 MB
+LINE_SHAPES = {
+    "warning, token locations": "WARNING: x" + _T * 38_000,
+    "semantic error, token locations": "semantic error: x" + _T * 38_000,
+    "runtime error near, token locations": "ERROR: x near identifier 'a' at b:1:2 " + _T * 38_000,
+    "runtime error, nears": "ERROR: x" + " near identifier 'a' at b:1:2 (called from " * 22_000,
+    "warning, no spaces": "WARNING: " + "a" * 1_000_000,
+    "warning, staprun": "WARNING: " + "staprun" * 140_000,
+    "warning, digits": "WARNING: Number of errors: " + "1" * 1_000_000,
+    "pass line, digits": "Pass 1: " + "1" * 1_000_000,
+    "assertion": "stap: " + ": Assertion `" * 76_000,
+    "man references": "ERROR: " + "[man " * 200_000,
+    "similar, parentheses": "semantic error: (similar: " + "(x) " * 250_000,
+    "listing, escaped quotes": 'a("' + 'x\\"' * 330_000,
+    "listing, comments": "a.b(1)" + " /* <- a */" * 90_000,
+    "struct, backslashes": '{.a="' + "\\\\" * 500_000,
+    # frame lines are at most 4 KB (backtrace.MAX_FRAME_LINE); distinct, so none is a cache hit
+    "frame lines, brackets": "\n".join(f" 0x{i:x} : a+0x1 [" + "a+0x1/0x1 [" * 370 for i in range(250)),
+    "frame lines, plus": "\n".join(f" 0x{i:x} : " + "a+0x1/0x2" * 450 for i in range(250)),
+}
+
+_TIME_SHAPES = """
+import json, sys, time
+from stapbench.parser import parse_bytes
+for name, text in json.load(sys.stdin).items():
+    t0 = time.perf_counter()
+    parse_bytes(text.encode() + b"\\n")
+    print(f"{time.perf_counter() - t0:.3f} {name}", flush=True)
+"""
+
+
+def test_every_line_shape_parses_in_linear_time():
+    # a guard, not a timing: each shape takes about 0.3 s here and took minutes to hours before;
+    # a child process, because a backtracking regex holds the GIL and can't be interrupted
+    try:
+        r = subprocess.run([sys.executable, "-c", _TIME_SHAPES], input=json.dumps(LINE_SHAPES).encode(),
+                           capture_output=True, cwd=PROJECT, timeout=5 * len(LINE_SHAPES))
+    except subprocess.TimeoutExpired as exc:
+        done = (exc.stdout or b"").decode().splitlines()
+        pytest.fail(f"stuck on the shape after {done[-1] if done else 'none'}")
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    times = {line.split(" ", 1)[1]: float(line.split(" ", 1)[0]) for line in r.stdout.decode().splitlines()}
+    assert set(times) == set(LINE_SHAPES)
+    assert max(times.values()) < 5, times

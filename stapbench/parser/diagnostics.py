@@ -12,24 +12,21 @@ import re
 
 from ..model import Diagnostic, Summary
 from ..model.numbers import decimal_or_none
+from .tokens import near_token, tail_token, token_at
 
 __all__ = [
     "DiagnosticBuilder", "FileMemory", "SummaryBuilder", "classify_stap_line", "parse_token",
 ]
 
-_TOKEN_KINDS = r"identifier|operator|string|number|junk|keyword|embedded-code"
-# ``<kind> '<text>' at <file>:<line>:<col>``; keyword/embedded-code have no text
-_TOKEN = re.compile(rf"({_TOKEN_KINDS})(?: '(.*)')? at (.*):(\d+):(\d+)")
-_TOKEN_TAIL = re.compile(rf": ({_TOKEN_KINDS})(?: '(.*)')? at (.*):(\d+):(\d+)\Z")
-_NEAR = re.compile(rf" near ({_TOKEN_KINDS})(?: '(.*?)')? at (.*?):(\d+):(\d+)((?: \(called from .*\))*(?: in probe .*)?)\Z")
-_EOF_TOKEN = re.compile(r"(.*) EOF\Z")
-_SIMILAR = re.compile(r"\((similar(?: functions)?|alternatives): ([^()]*(?:\([^()]*\)[^()]*)*)\)")
+# Every expression here runs in time linear in the line (possessive quantifiers where a
+# backtracking one was quadratic); token locations are found by .tokens, without regexes.
+_SIMILAR = re.compile(r"\((similar(?: functions)?|alternatives): ([^()]*+(?:\([^()]*+\)[^()]*+)*+)\)")
 _MAN = re.compile(r"\[man ([^\]]+)\]")
 _CARET = re.compile(r"[ \t]*\^\Z")
 _SOURCE = re.compile(r"[ \t]*source: ")
 _PASS = re.compile(r"Pass (\d+): (.*)\Z")
 _PASS_FAILED = re.compile(r"Pass (\d+): .*? failed\.(?:  .*)?\Z")
-_REAL_MS = re.compile(r"(\d+)real ms")
+_REAL_MS = re.compile(r"(?<!\d)(\d++)real ms")
 # stap 5.6 --semantic-keep-going: SEMANTIC_ERROR<TAB>file<TAB>line<TAB>col<TAB>token<TAB>message
 _CATALOG = re.compile(r"SEMANTIC_ERROR\t([^\t]*)\t(\d*)\t(\d*)\t([^\t]*)\t(.*)\Z")
 _CATALOG_FRAME = re.compile(r"SEMANTIC_ERRORS(?:: \d+|_END)\Z")
@@ -37,7 +34,8 @@ _SUPPRESSED = re.compile(r"Number of similar (?:error|warning) messages suppress
 _PARSE_ERRORS = re.compile(r"\d+ parse error(?:s|\(s\))?\.\Z")
 _ERRORS_SKIPPED = re.compile(r"Number of errors: (\d+), skipped probes: (\d+)\Z")
 _SKIPPED_DUE = re.compile(r"Skipped due to (.*): (\d+)\Z")
-_STAPRUN_STATUS = re.compile(r"(\S*staprun) exited with status: (-?\d+)\Z")
+_STAPRUN_EXITED = "staprun exited with status: "
+_STATUS = re.compile(r"-?\d+\Z")
 # stap's free-form hint lines (rpm_finder.cxx, buildrun.cxx, main.cxx), shown as notes
 _NOTE_PREFIXES = (
     "Missing separate debuginfos, use: ",
@@ -49,7 +47,7 @@ _NOTE_PREFIXES = (
 )
 
 # glibc's assert(): "stap: FILE:LINE: FUNCTION: Assertion `EXPR' failed."
-_ASSERTION = re.compile(r": Assertion `.*' failed\.$")
+_ASSERTION, _FAILED = ": Assertion `", "' failed."
 # first characters of every line classify_stap_line recognises (a cheap gate for probe output)
 _FIRST_CHARS = frozenset("spWEPTSN0123456789" + "".join(p[0] for p in _NOTE_PREFIXES))
 
@@ -80,11 +78,17 @@ class FileMemory:
 
 def parse_token(text: str, files: FileMemory) -> tuple[str, str | None, str | None, int | None, int | None] | None:
     """``identifier 'x' at f.stp:3:5`` -> (kind, token, file, line, column)."""
-    m = _TOKEN.fullmatch(text)
-    if m is None:
+    found = token_at(text)
+    if found is None:
         return None
-    kind, token, file, line, col = m.groups()
+    kind, token, file, line, col = found
     return kind, token, files.resolve(file), decimal_or_none(line), decimal_or_none(col)
+
+
+def _man(text: str) -> list[str]:
+    """``[man X]`` references; the search stops at the last ``]``, so that each ``[man ``
+    is scanned to the next ``]`` at most once."""
+    return _MAN.findall(text, 0, text.rfind("]") + 1)
 
 
 def _similar(message: str) -> list[str]:
@@ -157,17 +161,18 @@ class DiagnosticBuilder:
         diag = Diagnostic(raw="".join(self.raws), stream=stream, severity=self.severity,
                           kind=self.kind, message=header, tips=self.tips)
         if self.kind in ("semantic", "warning"):
-            m = _TOKEN_TAIL.search(header)
-            if m is not None:
-                diag.message = header[: m.start()].rstrip()
-                self._set_token(diag, m.groups())
+            found = tail_token(header)
+            if found is not None:
+                diag.message = header[: found[0]].rstrip()
+                self._set_token(diag, found[1])
         elif self.kind == "runtime":
-            m = _NEAR.search(header)
-            if m is not None:
-                diag.message = header[: m.start()]
-                self._set_token(diag, m.groups()[:5])
-                if m.group(6):
-                    diag.details.append(m.group(6).strip())
+            found = near_token(header)
+            if found is not None:
+                start, token, trailer = found
+                diag.message = header[:start]
+                self._set_token(diag, token)
+                if trailer:
+                    diag.details.append(trailer.strip())
         elif self.kind == "pass":
             diag.pass_number = decimal_or_none(header[5: header.index(":")])
         source_prefix = 0
@@ -189,19 +194,18 @@ class DiagnosticBuilder:
             stripped = line.strip()
             if self.kind == "parse" and stripped.startswith(("saw: ", "at: ")) and diag.token_kind is None:
                 token = stripped.split(": ", 1)[1]
-                eof = _EOF_TOKEN.fullmatch(token)
-                if eof is not None:
+                if token.endswith(" EOF"):
                     diag.token_kind = "eof"
-                    diag.file = self.files.resolve(eof.group(1))
+                    diag.file = self.files.resolve(token[:-4])
                 else:
-                    m = _TOKEN.fullmatch(token)
-                    if m is not None:
-                        self._set_token(diag, m.groups())
+                    found = token_at(token)
+                    if found is not None:
+                        self._set_token(diag, found)
                 continue
             diag.details.append(line)
         for text in (header, *diag.details):
             diag.similar.extend(_similar(text))
-            diag.man.extend(_MAN.findall(text))
+            diag.man.extend(_man(text))
         if self.kind == "semantic":
             self._follow_probe_point(diag)
         return diag
@@ -240,8 +244,8 @@ class SummaryBuilder:
             s.errors, s.skipped = decimal_or_none(m.group(1)), decimal_or_none(m.group(2))
         elif (m := _SKIPPED_DUE.match(body)) is not None:
             s.skipped_reasons[m.group(1)] = decimal_or_none(m.group(2))
-        elif text is not body and (m := _STAPRUN_STATUS.search(body)) is not None and s.staprun_status is None:
-            s.staprun_status = decimal_or_none(m.group(2))
+        elif text is not body and s.staprun_status is None and (status := _staprun_status(body)) is not None:
+            s.staprun_status = decimal_or_none(status)
         else:
             return False
         self.raws.append(raw)
@@ -253,13 +257,21 @@ class SummaryBuilder:
         return self.summary
 
 
+def _staprun_status(body: str) -> str | None:
+    """``.../staprun exited with status: N`` -> ``N`` (only the last such text can end the line)."""
+    at = body.rfind(_STAPRUN_EXITED)
+    if at < 0 or _STATUS.match(body, at + len(_STAPRUN_EXITED)) is None:
+        return None
+    return body[at + len(_STAPRUN_EXITED):]
+
+
 def _catalog_entry(m: re.Match, raw: str) -> Diagnostic:
     """One line of stap 5.6's machine-readable catalog; ``details`` says where it came from."""
     file, line, col, token, message = m.groups()
     return Diagnostic(
         raw=raw, severity="error", kind="semantic", message=message, token=token or None,
         file=file or None, line=decimal_or_none(line) if line else None, column=decimal_or_none(col) if col else None,
-        similar=_similar(message), man=_MAN.findall(message), details=["SEMANTIC_ERROR catalog entry"])
+        similar=_similar(message), man=_man(message), details=["SEMANTIC_ERROR catalog entry"])
 
 
 def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuilder | SummaryBuilder | None | tuple:
@@ -271,7 +283,8 @@ def classify_stap_line(text: str, raw: str, files: FileMemory) -> DiagnosticBuil
         return None
     if c == "s" and text.startswith("semantic error: "):
         return DiagnosticBuilder("semantic", "error", text[16:], raw, files)
-    if c == "s" and text.startswith("stap: ") and _ASSERTION.search(text):
+    if c == "s" and text.startswith("stap: ") and text.endswith(_FAILED) \
+            and text.find(_ASSERTION, 0, len(text) - len(_FAILED)) >= 0:
         # stap itself aborted (stap 4.8's BPF backend does, e.g. on a full BPF stack)
         return DiagnosticBuilder("internal", "error", text[6:], raw, files)
     if c == "p" and text.startswith("parse error: "):

@@ -20,7 +20,8 @@ from ..model.numbers import decimal_or_none
 
 __all__ = ["match_listing_line"]
 
-_ARG = r'\((?:"(?:[^"\\]|\\.)*"|-?[0-9]+)\)'
+# possessive: an unclosed string is scanned once, not once per way of backtracking into it
+_ARG = r'\((?:"(?:[^"\\]|\\.)*+"|-?[0-9]++)\)'
 _PROBE = re.compile(rf"[A-Za-z_][A-Za-z0-9_]*(?:{_ARG})?(?:\.[A-Za-z_*][A-Za-z0-9_*]*(?:{_ARG})?)*")
 _COMMENT = re.compile(r" /\* (pc=[^*]*?|<- .*?) \*/")
 _CONTEXT_SPLIT = re.compile(r" (?=\$[A-Za-z_][A-Za-z0-9_]*:)")
@@ -35,17 +36,18 @@ def match_listing_line(text: str, raw: str, stream: str) -> Listing | None:
     if m is None:
         return None
     probe = m.group()
-    rest = text[m.end():]
-    if "(" not in probe and ("." not in probe or not rest):
+    if "(" not in probe and ("." not in probe or m.end() == len(text)):
         return None  # a bare word: only a tapset alias with its variables counts
     pc = None
-    while rest.startswith(" /* "):
-        c = _COMMENT.match(rest)
+    at = m.end()
+    while text.startswith(" /* ", at):  # by position: slicing off each comment would be quadratic
+        c = _COMMENT.match(text, at)
         if c is None:
             return None
         if c.group(1).startswith("pc="):
             pc = c.group(1)[3:]
-        rest = rest[c.end():]
+        at = c.end()
+    rest = text[at:]
     params: list[Param] = []
     if rest:
         if rest[0] != " ":

@@ -45,15 +45,19 @@ def _scan_quoted(text: str, pos: int, quote: str) -> int:
     """End index of the quoted token starting at ``pos`` (``text[pos] == quote``)."""
     n = len(text)
     i = pos + 1
+    j = -1  # the next quote at or after i (n: none); looked for again only once i passed it
     while True:
-        j = text.find(quote, i)
-        k = text.find("\\", i, j if j >= 0 else n)
+        if j < i:
+            j = text.find(quote, i)
+            if j < 0:
+                j = n
+        k = text.find("\\", i, j)
         if k >= 0:
             if k + 1 >= n:
                 raise _Cut
             i = k + 2
             continue
-        if j < 0:
+        if j == n:
             raise _Cut
         end = j + 1
         if quote == '"' and text.startswith("...", end):
