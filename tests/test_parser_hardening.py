@@ -206,3 +206,28 @@ def test_every_line_shape_parses_in_linear_time():
     times = {line.split(" ", 1)[1]: float(line.split(" ", 1)[0]) for line in r.stdout.decode().splitlines()}
     assert set(times) == set(LINE_SHAPES)
     assert max(times.values()) < 5, times
+
+
+# ------------------------------------------------------------------ --json of repeated member names
+
+def test_repeated_member_names_are_numbered_in_order():
+    (dump,) = parse_bytes(b"{.a=1, .a=2, .b=3, .a=4, <union>={.x=1}, <union>={.x=2}}\n")
+    assert list(json.loads(dumps_event(dump))["value"]) == ["a", "a #2", "b", "a #3", "<union>", "<union> #2"]
+
+
+_JSON_OF_REPEATS = """
+import sys
+from stapbench.model.serialize import dumps_event
+from stapbench.parser import parse_bytes
+(dump,) = parse_bytes(sys.stdin.buffer.read())
+sys.stdout.write(dumps_event(dump))
+"""
+
+
+def test_json_of_many_repeated_member_names_is_linear():
+    # 20,000 repeats: a fraction of a second now, minutes when each label was numbered from #2 up
+    data = b"{" + b", ".join(b".a=1" for _ in range(20_000)) + b"}\n"
+    r = subprocess.run([sys.executable, "-c", _JSON_OF_REPEATS], input=data, capture_output=True,
+                       cwd=PROJECT, timeout=30)
+    value = json.loads(r.stdout)["value"]
+    assert len(value) == 20_000 and value["a #20000"] == 1

@@ -56,12 +56,16 @@ def value_to_json(value: Value) -> Any:
 
 def members_to_json(members: list[Member]) -> dict[str, Any]:
     obj: dict[str, Any] = {}
+    # the last number given to each repeated label: looking for the first free " #n" from 2
+    # each time made k repeats of one label cost k*k/2 lookups
+    numbered: dict[str, int] = {}
     for member in members:
         key = member.name
         if key in obj:
-            n = 2
-            while f"{key} #{n}" in obj:
+            n = numbered.get(key, 1) + 1
+            while f"{key} #{n}" in obj:  # only a label that itself looks like "x #2" is taken
                 n += 1
+            numbered[key] = n
             key = f"{key} #{n}"
         obj[key] = value_to_json(member.value)
     return obj
