@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "stapbench.parser.commands",   # parse, fold
     "stapbench.runner.commands",   # run, doctor
     "stapbench.lab.commands",      # lab build|up|down|status|exec
+    "stapbench.answers.commands",  # flame
 ]
 
 EXIT_USAGE = 2
