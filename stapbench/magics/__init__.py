@@ -16,6 +16,9 @@ def load_ipython_extension(ipython):
     from .lab import LabMagics  # %stap_lab: the lab (stapbench.lab)
 
     ipython.register_magics(LabMagics)
+    from . import authoring  # %%stap cells complete as SystemTap
+
+    authoring.load(ipython, _magics)
     _display_formatter(ipython).for_type(_run_class(), _show_run)
     # IPython has no shutdown event; runs are stopped by the runner's atexit
     # handler (kernel shutdown) and their watchdogs (kernel killed).
@@ -23,6 +26,9 @@ def load_ipython_extension(ipython):
 
 def unload_ipython_extension(ipython):
     global _magics
+    from . import authoring
+
+    authoring.unload(ipython)
     if _magics is not None:
         _magics.stop_all()
         if _magics in ipython.configurables:  # so %config finds the next one only
