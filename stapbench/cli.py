@@ -20,6 +20,7 @@ SUBCOMMANDS = [
     "stapbench.runner.commands",   # run, doctor
     "stapbench.lab.commands",      # lab build|up|down|status|exec
     "stapbench.answers.commands",  # flame
+    "stapbench.authoring.commands",  # probes
 ]
 
 EXIT_USAGE = 2

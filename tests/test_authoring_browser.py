@@ -7,9 +7,12 @@ Every stap token carries a ``cm-stap-<kind>`` class, which only that language pr
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from .support.browser import TIMEOUT_MS, code_cell, open_in_fresh_workspace, write_notebook
+from .support.jupyterlab import run_all_cells
 
 pytestmark = pytest.mark.browser
 
@@ -80,3 +83,45 @@ def test_cell_becomes_stap_when_its_first_line_says_so(lab_server, page):
     page.keyboard.type("y = 2")
     page.wait_for_function("(el) => !el.querySelector(\"[class*='cm-stap-']\")",
                            arg=editor.element_handle(), timeout=TIMEOUT_MS)
+
+
+def test_probe_browser_filters_shows_source_and_inserts_a_probe_cell(lab_server, page, nginx_build):
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+    name = write_notebook(lab_server, "probes.ipynb", ["%load_ext stapbench", f"%stap_probes {nginx_build.binary}"])
+    open_in_fresh_workspace(page, lab_server, name)
+    run_all_cells(page, timeout_ms=300_000)
+    cell = code_cell(page, 1)
+    search = cell.locator(".sbp-search")
+    search.wait_for(timeout=TIMEOUT_MS)
+    total = int(cell.locator(".sbp-count").inner_text().split(" of ")[1].split()[0])
+    assert total > 1000  # the whole nginx listing is searchable
+    search.fill("")
+    search.type("ngx_close_con")
+    first = cell.locator("tr.sbp-row").first
+    page.wait_for_function("(el) => el.querySelector('tr.sbp-row .sbp-name').textContent === 'ngx_close_connection'",
+                           arg=cell.element_handle(), timeout=TIMEOUT_MS)
+    assert first.locator(".sbp-where").inner_text().startswith("src/core/ngx_connection.c:")
+    assert "$c:ngx_connection_t*" in first.locator(".sbp-params").inner_text()
+    rows = cell.locator("tr.sbp-row")
+    assert all("close" in t for t in rows.locator(".sbp-name").all_inner_texts())
+    # the binary's path is said once, above the table, not in every row; nothing overflows sideways
+    assert str(nginx_build.binary.resolve()) not in cell.locator(".sbp-table").inner_text()
+    overflow = cell.locator(".stapbench-probebrowser").evaluate(
+        "(el) => [el.scrollWidth - el.clientWidth, el.querySelector('.sbp-list').scrollWidth - el.querySelector('.sbp-list').clientWidth]")
+    assert overflow == [0, 0], overflow
+
+    first.click()
+    source = cell.locator(".sbp-source")
+    source.wait_for(timeout=TIMEOUT_MS)
+    assert "ngx_close_connection(ngx_connection_t *c)" in source.inner_text()
+    probe_cell = cell.locator(".sbp-cell").inner_text()
+    assert probe_cell.startswith("%%stap\nprobe process(")
+    cell.locator(".sbp-insert").click()
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets.length === 3", timeout=TIMEOUT_MS)
+    inserted = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[2].model.sharedModel.getSource()")
+    assert inserted == probe_cell.rstrip("\n") + "\n" or inserted == probe_cell
+    assert 'function("ngx_close_connection")' in inserted
+    assert cell.locator(".sbp-note").inner_text() == "inserted below"
+    # the new cell is a %%stap cell, edited as SystemTap
+    code_cell(page, 2).locator(".cm-stap-keyword").first.wait_for(timeout=TIMEOUT_MS)

@@ -1,5 +1,6 @@
-// stapbench's JupyterLab extension: SystemTap is a language of the editor (.stp files), and a
-// notebook cell whose first line is `%%stap ...` is edited as SystemTap instead of Python.
+// stapbench's JupyterLab extension: SystemTap is a language of the editor (.stp files), a
+// notebook cell whose first line is `%%stap ...` is edited as SystemTap instead of Python, and a
+// stapbench widget can insert a cell below its own (the probe browser's ready probe).
 //
 // A cell's language follows its model's mimeType; the notebook sets every code cell's mimeType
 // from the kernel's language, so each cell is watched: its source (a cell becomes, or stops
@@ -47,6 +48,25 @@ function watchNotebook(panel) {
   panel.context.ready.then(watchAll);
 }
 
+// A stapbench widget (the probe browser's "insert probe cell") asks for a new cell below the
+// cell whose output holds it: a DOM event bubbling from the widget, answered here, where the
+// notebook is reachable (widgets have no handle on it).
+function onInsertCell(tracker, event) {
+  const source = event.detail && event.detail.source;
+  if (typeof source !== 'string') return;
+  let handled = false;
+  tracker.forEach((panel) => {
+    if (handled || !panel.node.contains(event.target)) return;
+    const notebook = panel.content;
+    const index = notebook.widgets.findIndex((cell) => cell.node.contains(event.target));
+    if (index < 0 || !notebook.model) return;
+    notebook.model.sharedModel.insertCell(index + 1, { cell_type: 'code', source });
+    notebook.activeCellIndex = index + 1;
+    handled = true;
+  });
+  if (handled) event.preventDefault();
+}
+
 const plugin = {
   id: 'stapbench:systemtap',
   description: 'SystemTap highlighting for .stp files and %%stap cells',
@@ -65,6 +85,7 @@ const plugin = {
     });
     tracker.forEach(watchNotebook);
     tracker.widgetAdded.connect((_, panel) => watchNotebook(panel));
+    document.addEventListener('stapbench-insert-cell', (event) => onInsertCell(tracker, event));
   },
 };
 

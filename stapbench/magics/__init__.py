@@ -19,6 +19,7 @@ def load_ipython_extension(ipython):
     from . import authoring  # %%stap cells complete as SystemTap
 
     authoring.load(ipython, _magics)
+    authoring.register_magics(ipython, _magics)  # %stap_probes
     _display_formatter(ipython).for_type(_run_class(), _show_run)
     # IPython has no shutdown event; runs are stopped by the runner's atexit
     # handler (kernel shutdown) and their watchdogs (kernel killed).

@@ -1,0 +1,101 @@
+"""The probe browser (``%stap_probes BIN|PID [PATTERN]``): a search box over every function and
+SDT marker of a binary, ranked by closeness as you type; selecting one shows its source, and a
+button inserts a ready probe cell below (through stapbench's JupyterLab extension).
+
+The whole listing goes to the browser once (the nginx build's 1,434 functions are ~150 kB) and
+is filtered there, so a keystroke costs no kernel round trip; the ranking is the same as
+:mod:`stapbench.authoring.ranking`'s.  Selecting a row asks the kernel for the source snippet
+(DWARF, :class:`~stapbench.symbols.Symbolizer`) and the probe cell
+(:func:`stapbench.authoring.probes.skeleton`).  The static render (a saved notebook, nbconvert)
+is the closest matches as a table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anywidget
+import traitlets as T
+
+from ..authoring.probes import Match, search, skeleton, where
+from ._html import attrs, esc, wrap_root
+from ._repr import StaticReprMixin
+from .source import snippet_html
+
+_HERE = Path(__file__).parent
+STATIC_ROWS = 50
+SOURCE_CONTEXT = 12
+
+
+class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
+    _esm = _HERE / "probebrowser.js"
+    _css = _HERE / "probebrowser.css"
+
+    binaries = T.List(T.Unicode()).tag(sync=True)
+    entries = T.List(T.List()).tag(sync=True)  # [binary index, kind, name, file:line, params text]
+    query = T.Unicode("").tag(sync=True)
+    selected = T.Int(-1).tag(sync=True)  # index into entries
+    detail = T.Dict().tag(sync=True)  # {index, title, source_html, cell}
+    problems = T.List(T.Unicode()).tag(sync=True)
+    pid = T.Int(0).tag(sync=True)
+
+    def __init__(self, catalogs, *, pattern: str = "", pid: int | None = None, symbolizer=None, **kwargs):
+        self._catalogs = list(catalogs)
+        self._symbolizer = symbolizer
+        self._matches = search(self._catalogs, "")
+        super().__init__(
+            binaries=[c.binary for c in self._catalogs],
+            entries=[[self._binary_index(m.binary), m.entry.kind, m.entry.name, where(m.entry),
+                      " ".join(f"{n}:{t}" for n, t in m.entry.params)] for m in self._matches],
+            query=pattern, pid=pid or 0,
+            problems=[f"{c.binary}: {c.problem}" for c in self._catalogs if c.problem], **kwargs)
+        self.observe(self._on_select, names="selected")
+
+    def _binary_index(self, binary: str) -> int:
+        return [c.binary for c in self._catalogs].index(binary)
+
+    def match(self, index: int) -> Match:
+        return self._matches[index]
+
+    def _on_select(self, change) -> None:
+        index = change["new"]
+        if 0 <= index < len(self._matches):
+            self.detail = self.describe(index)
+
+    def describe(self, index: int) -> dict:
+        """What selecting row ``index`` shows: the function's source and a ready probe cell."""
+        m = self._matches[index]
+        source = ""
+        if self._symbolizer is not None and m.entry.kind == "function":
+            location = self._symbolizer.locate_function(m.binary, m.entry.name)
+            snippet = self._symbolizer.source_snippet(location, context=SOURCE_CONTEXT) if location.line else None
+            if snippet is not None:
+                source = snippet_html(snippet, title=f"{m.entry.name} \u2014 {where(m.entry)}")
+            elif location.hint:
+                source = f'<div class="stapbench-muted">{esc(location.hint)}</div>'
+        cell = skeleton(m.entry, m.binary, pid=self.pid or None, symbolizer=self._symbolizer)
+        return {"index": index, "title": f"{m.entry.name}  {where(m.entry)}", "source_html": wrap_root(source, kind="source") if source else "",
+                "cell": cell}
+
+    # -- static forms --------------------------------------------------------------------
+    def _static_matches(self) -> list[Match]:
+        return search(self._catalogs, self.query, STATIC_ROWS)
+
+    def static_html(self) -> str:
+        rows = "".join(
+            f"<tr{attrs(data_kind=m.entry.kind)}><td><code>{esc(m.entry.name)}</code></td><td>{esc(where(m.entry))}</td>"
+            f"<td>{esc(' '.join(f'{n}:{t}' for n, t in m.entry.params))}</td></tr>"
+            for m in self._static_matches())
+        heads = "".join(f"<div><code>{esc(b)}</code></div>" for b in self.binaries)
+        total = len(self._matches)
+        return wrap_root(f'<div class="stapbench-probes">{heads}<div class="stapbench-muted">{total} probe points'
+                    + (f", closest to <code>{esc(self.query)}</code>" if self.query else "")
+                    + '</div><table class="stapbench-probes-table"><thead><tr><th>function</th><th>source</th>'
+                    f"<th>parameters</th></tr></thead><tbody>{rows}</tbody></table></div>", kind="probes")
+
+    def static_text(self) -> str:
+        lines = [*self.binaries, f"{len(self._matches)} probe points" + (f", closest to {self.query!r}" if self.query else "")]
+        for m in self._static_matches():
+            params = " ".join(f"{n}:{t}" for n, t in m.entry.params)
+            lines.append(f"  {m.entry.name}  {where(m.entry)}  {params}".rstrip())
+        return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""The probe browser's data: ``stapbench probes --json`` on the real nginx build, a pid's
+libraries, the ready probe cell (it runs on the BPF runtime and prints real values)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from stapbench.authoring.catalog import CatalogCache
+from stapbench.authoring.probes import format_of, mapped_libraries, search, skeleton, targets
+from stapbench.runner import run
+from stapbench.symbols import Symbolizer
+
+from .support.paths import PROJECT
+
+
+@pytest.fixture(scope="module")
+def nginx_catalog(tmp_path_factory):
+    from .support.nginx_build import find_nginx_build
+
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+    build = find_nginx_build()
+    if build is None:
+        pytest.skip("no nginx build in .work/nginx (run bash .ci/provision)")
+    cache = CatalogCache(directory=tmp_path_factory.mktemp("probes"))
+    return cache.get(build.binary)
+
+
+def test_cli_probes_json_lists_the_function_with_source_and_params(nginx_catalog, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(PROJECT), XDG_CACHE_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "stapbench", "probes", nginx_catalog.binary, "close_conn", "--json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    first = rows[0]
+    assert first["name"] == "ngx_close_connection"
+    assert first["file"] == "src/core/ngx_connection.c" and first["line"] > 0
+    assert {"name": "$c", "type": "ngx_connection_t*"} in first["params"]
+    assert all("close" in r["name"] for r in rows)
+    # the second run reads the build-id cache the first one wrote
+    assert list((tmp_path / "stapbench" / "probes").glob("*.json"))
+    # a name that matches nothing: exit status 1, nothing printed
+    miss = subprocess.run([sys.executable, "-m", "stapbench", "probes", nginx_catalog.binary, "zzzzqqq"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert miss.returncode == 1 and miss.stdout == ""
+
+
+def test_search_ranks_by_closeness(nginx_catalog):
+    names = [m.entry.name for m in search([nginx_catalog], "close_connection", 4)]
+    assert names[0] == "ngx_close_connection" or names[0].endswith("close_connection")
+    assert "ngx_close_connection" in names[:2]
+    assert [m.entry.name for m in search([nginx_catalog], "ngx_close_connection")][0] == "ngx_close_connection"
+
+
+def test_a_pid_is_its_executable_and_mapped_libraries():
+    binaries, pid = targets(os.getpid())
+    assert pid == os.getpid()
+    assert binaries[0] == os.path.realpath(sys.executable)
+    assert any(re.search(r"/libc[.-]", b) for b in binaries)  # the C library, mapped executable
+    assert len(binaries) == len(set(binaries)) == 1 + len([b for b in mapped_libraries(pid) if b != binaries[0]])
+
+
+@pytest.mark.parametrize("type_, directive", [
+    ("ngx_connection_t*", "0x%lx"), ("char *", "0x%lx"), ("int", "%ld"), ("ngx_int_t", "%ld"),
+    ("ngx_uint_t", "%lu"), ("size_t", "%lu"), ("unsigned int", "%lu"), ("struct ngx_str_s", None),
+    ("char[16]", None), ("double", None),
+])
+def test_formats_are_64_bit_and_skip_what_printf_cannot_take(type_, directive):
+    assert format_of(type_) == directive
+
+
+def test_skeleton_prints_formal_parameters_only(nginx_catalog):
+    s = Symbolizer()
+    cell = skeleton(nginx_catalog.function("ngx_http_process_request_line"), nginx_catalog.binary, symbolizer=s)
+    # stap -L lists its locals (n, rc, rv, host, c, r) too: unset at entry, left out
+    assert 'printf("ngx_http_process_request_line rev=0x%lx\\n", $rev)' in cell
+    cell = skeleton(nginx_catalog.function("ngx_http_finalize_request"), nginx_catalog.binary, pid=42, symbolizer=s)
+    assert cell.startswith("%%stap -x 42\nprobe process(")
+    assert "r=0x%lx rc=%ld" in cell
+
+
+def test_skeleton_runs_on_bpf_and_prints_real_values(nginx_catalog, stap_bpf, nginx_server, tmp_path, no_stap_left):
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    entry = nginx_catalog.function("ngx_http_finalize_request")
+    cell = skeleton(entry, str(nginx_server.binary), symbolizer=Symbolizer())
+    script = cell.split("\n", 1)[1]  # the body under the %%stap line
+    trigger = ["curl", "-s", "-H", "Connection: close", nginx_server.url, nginx_server.url]
+    r = run(script, pid=nginx_server.worker_pids[0], runtime="bpf", trigger=trigger, timeout=120, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.stop_reason == "trigger finished", (r.stop_reason, r.raw("stderr"))
+    hits = [re.fullmatch(r"ngx_http_finalize_request r=0x([0-9a-f]+) rc=(-?\d+)", e.text)
+            for e in r.events if e.type == "text"]
+    hits = [m for m in hits if m]
+    assert len(hits) >= 2, [e.raw for e in r.events]
+    assert all(int(m[1], 16) > 0x1000 for m in hits)  # a real request pointer
+    assert {int(m[2]) for m in hits} & {0, -4, 200}  # NGX_OK / NGX_DONE / an HTTP status
