@@ -231,3 +231,73 @@ def test_json_of_many_repeated_member_names_is_linear():
                        cwd=PROJECT, timeout=30)
     value = json.loads(r.stdout)["value"]
     assert len(value) == 20_000 and value["a #20000"] == 1
+
+
+# ------------------------------------------------------------------ bounded memory
+
+def cut_to(data: bytes, max_line: int) -> bytes:
+    """The rule: each line keeps its first max_line bytes (and its newline)."""
+    return b"\n".join(line[:max_line] for line in data.split(b"\n"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from([b" 0x1 : f+0x1/0x3 [k]", b"WARNING: x", b"source: y", b"\t12", b"", b"{.a=1}",
+                                 b"\xe2\x82\xac\xe2\x82\xac", b"\xff"]) | st.binary(max_size=40), max_size=20),
+       st.integers(1, 24), st.lists(st.integers(1, 9), min_size=1, max_size=4))
+def test_lines_past_the_bound_keep_their_first_bytes_and_say_how_many_went(lines, max_line, sizes):
+    data = b"\n".join(lines)
+    events = parse_bytes(data, max_line=max_line)
+    assert joined_raw(events) == cut_to(data, max_line)
+    assert sum(e.cut_bytes for e in events) == len(data) - len(cut_to(data, max_line))
+    parser = StreamParser(max_line=max_line)
+    chunked, pos, i = [], 0, 0
+    while pos < len(data):
+        chunked += parser.feed(data[pos:pos + sizes[i % len(sizes)]])
+        pos += sizes[i % len(sizes)]
+        i += 1
+    assert chunked + parser.close() == events
+
+
+def test_cut_bytes_in_json_and_on_the_event_that_took_the_line():
+    events = parse_bytes(b"WARNING: x\n source: " + b"y" * 40 + b"\nok\n", max_line=20)
+    diag, text = events
+    assert isinstance(diag, Diagnostic) and diag.source == "y" * 11 and diag.cut_bytes == 29
+    assert json.loads(dumps_event(diag))["cut_bytes"] == 29 and json.loads(dumps_event(text))["cut_bytes"] == 0
+
+
+# VmHWM, not getrusage's ru_maxrss: Linux carries that across exec from the forking process
+# (this test process, large after hypothesis), VmHWM belongs to the new process's memory
+_PEAK_RSS = """
+import sys
+from stapbench.cli import main
+status = main(sys.argv[1:])
+with open("/proc/self/status") as f:
+    print(next(int(line.split()[1]) // 1024 for line in f if line.startswith("VmHWM:")), file=sys.stderr)
+sys.exit(status)
+"""
+
+
+def peak_rss_mb(source_argv: list[str], *cli_args: str) -> int:
+    """Peak RSS (MB) of ``stapbench parse`` reading what ``source_argv`` writes."""
+    with subprocess.Popen(source_argv, stdout=subprocess.PIPE) as source:
+        r = subprocess.run([sys.executable, "-c", _PEAK_RSS, "parse", "-", *cli_args], stdin=source.stdout,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=PROJECT, timeout=240)
+    assert r.returncode == 0, r.stderr.decode()[-2000:]
+    return int(r.stderr.decode().split()[-1])
+
+
+def test_a_line_without_end_is_held_in_bounded_memory():
+    # 300 MB of NULs and no newline (stapbench parse /dev/zero): 7.5 GB before, about 50 MB now
+    assert peak_rss_mb(["head", "-c", "300M", "/dev/zero"], "--json") < 200
+
+
+_DISTINCT_FRAMES = """
+import sys
+for i in range(60_000):
+    sys.stdout.write(f" 0x{i:x} : " + "s" * 1800 + f"{i}+0x1/0x2 [k]\\n" + ("\\t7\\n" if i % 20 == 19 else ""))
+"""
+
+
+def test_the_frame_cache_is_bounded_in_bytes():
+    # 60,000 distinct 1.9 KB frame lines, 20 to a stack: 250 MB when the cache counted entries only
+    assert peak_rss_mb([sys.executable, "-c", _DISTINCT_FRAMES]) < 150

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from stapbench.model import Backtrace, Diagnostic, StructDump, TextLine
 from stapbench.parser import StreamParser, parse_bytes
+from stapbench.parser.stream import MAX_LINE_BYTES
 from stapbench.parser.lines import BPF_NOISE
 from tests.support.paths import FIXTURES
 
@@ -20,8 +21,8 @@ def joined_raw(events) -> bytes:
     return "".join(e.raw for e in events).encode("utf-8", "surrogateescape")
 
 
-def feed_in_chunks(data: bytes, sizes, stream="merged"):
-    parser = StreamParser(stream)
+def feed_in_chunks(data: bytes, sizes, stream="merged", max_line=MAX_LINE_BYTES):
+    parser = StreamParser(stream, max_line)
     events = []
     pos = 0
     i = 0
@@ -79,6 +80,8 @@ def stap_like_lines(draw):
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(data=st.binary(max_size=300))
 def test_arbitrary_bytes_roundtrip_without_exception(data):
+    # exact, since every line is under the parser's bound (MAX_LINE_BYTES); past it a line keeps
+    # its first bytes (test_parser_hardening states that rule)
     for stream in ("merged", "stdout", "stderr"):
         events = parse_bytes(data, stream)
         assert joined_raw(events) == data
@@ -126,14 +129,17 @@ def test_invalid_utf8_nul_and_garbage_survive():
 def test_ten_megabyte_line_in_small_chunks():
     line = b"x" * (10 * 1024 * 1024)
     data = b"start\n" + line + b"\nend\n"
-    events = feed_in_chunks(data, [65536])
+    events = feed_in_chunks(data, [65536], max_line=len(line))
     assert [len(e.raw) for e in events] == [6, len(line) + 1, 4]
     assert joined_raw(events) == data
+    # past the bound (1 MiB by default) the line keeps its first bytes and says how many went
+    events = feed_in_chunks(data, [65536])
+    assert [(len(e.raw), e.cut_bytes) for e in events] == [(6, 0), (MAX_LINE_BYTES + 1, len(line) - MAX_LINE_BYTES), (4, 0)]
 
 
 def test_ten_megabyte_struct_like_line_does_not_hang():
     data = b" 0x1 : " + b"{.a=" * 2_000_000 + b"\n"
-    events = parse_bytes(data)
+    events = parse_bytes(data, max_line=len(data))
     assert joined_raw(events) == data
 
 

@@ -12,6 +12,10 @@ where the two were already mixed, e.g. a file given to ``stapbench parse``).
 ``host`` names the remote target a line of a several-host run came from (the
 runner sets it; None for a run on one machine, and for stap's own stderr).
 
+A line longer than the parser's bound (1 MiB by default) keeps only its first
+bytes in ``raw``; ``cut_bytes`` counts the bytes dropped after them (0 when
+nothing was cut), so the rebuild is exact for every input whose lines fit.
+
 Numbers parsed from the text are ints; one too long to convert (over 4,300
 digits, :mod:`.numbers`) is None, its text still in ``raw``.
 
@@ -32,6 +36,8 @@ class Event:
     raw: str
     stream: str = "merged"
     host: str | None = None
+    #: bytes of over-long lines the parser dropped from ``raw`` (see StreamParser's max_line)
+    cut_bytes: int = 0
     #: the event's JSON ``type`` field; each subclass sets it
     type: ClassVar[str] = "event"
 

@@ -119,6 +119,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
     d["stream"] = event.stream
     if event.host is not None:
         d["host"] = event.host
+    d["cut_bytes"] = event.cut_bytes
     d["raw"] = event.raw
     return d
 

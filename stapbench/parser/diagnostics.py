@@ -108,7 +108,7 @@ class DiagnosticBuilder:
     known follow-up lines.  Every kind then takes adjacent ``Tip:`` lines.
     """
 
-    __slots__ = ("kind", "severity", "header", "raws", "lines", "state", "tips", "files")
+    __slots__ = ("kind", "severity", "header", "raws", "lines", "state", "tips", "files", "cut_bytes")
 
     def __init__(self, kind: str, severity: str, header: str, raw: str, files: FileMemory):
         self.kind = kind
@@ -118,6 +118,7 @@ class DiagnosticBuilder:
         self.lines: list[str] = []  # continuation lines (interpreted text)
         self.tips: list[str] = []
         self.files = files
+        self.cut_bytes = 0  # bytes the parser cut from over-long lines of the block
         # "block": continuation lines allowed; "tail": only Tip lines
         self.state = "block" if kind in ("semantic", "parse", "warning", "runtime") else "tail"
 
@@ -159,7 +160,7 @@ class DiagnosticBuilder:
     def finish(self, stream: str) -> Diagnostic:
         header = self.header
         diag = Diagnostic(raw="".join(self.raws), stream=stream, severity=self.severity,
-                          kind=self.kind, message=header, tips=self.tips)
+                          kind=self.kind, message=header, tips=self.tips, cut_bytes=self.cut_bytes)
         if self.kind in ("semantic", "warning"):
             found = tail_token(header)
             if found is not None:
@@ -235,6 +236,14 @@ class SummaryBuilder:
     def __init__(self) -> None:
         self.summary = Summary(raw="")
         self.raws: list[str] = []
+
+    @property
+    def cut_bytes(self) -> int:
+        return self.summary.cut_bytes
+
+    @cut_bytes.setter
+    def cut_bytes(self, value: int) -> None:
+        self.summary.cut_bytes = value
 
     def offer(self, text: str, raw: str) -> bool:
         body = text[9:] if text.startswith("WARNING: ") else text

@@ -42,7 +42,7 @@ class BacktraceBuilder:
     :meth:`LineMachine.feed_lines` only appends frames that cannot change it.
     """
 
-    __slots__ = ("simple", "frames", "bodies", "newline", "cache", "style")
+    __slots__ = ("simple", "frames", "bodies", "newline", "cache", "style", "cut_bytes")
 
     def __init__(self, simple: bool, frame, raw: str, cache: FrameCache, newline: bool | None = None):
         """``raw`` is the first line with its ``\\n``, or without it when ``newline``
@@ -57,6 +57,7 @@ class BacktraceBuilder:
         self.bodies = [raw]
         self.cache = cache
         self.style = _frame_style(frame, simple)
+        self.cut_bytes = 0
 
     def offer(self, text: str, raw: str) -> bool:
         if self.simple:
@@ -90,7 +91,8 @@ class BacktraceBuilder:
         bodies = self.bodies
         if self.newline:
             bodies.append("")  # so the join ends with the last line's newline
-        return Backtrace(raw="\n".join(bodies), stream=stream, frames=self.frames, style=self.style)
+        return Backtrace(raw="\n".join(bodies), stream=stream, frames=self.frames, style=self.style,
+                         cut_bytes=self.cut_bytes)
 
 
 class LineMachine:
@@ -190,10 +192,11 @@ class LineMachine:
             return None, builder.continuation().get
         return full_hits, None
 
-    def feed_last(self, body: str) -> list[Event]:
-        """The final line of the input, which has no ``\\n``."""
+    def feed_cut_line(self, body: str, cut: int, newline: bool) -> list[Event]:
+        """One line outside the batches: cut to the parser's bound (``cut`` bytes dropped
+        after ``body``), or the input's last line (``newline`` False)."""
         out: list[Event] = []
-        self._line(body, body, out)
+        self._line(body, body + "\n" if newline else body, out, cut)
         return out
 
     def flush(self) -> list[Event]:
@@ -203,17 +206,20 @@ class LineMachine:
         self.pending = None
         return [pending.finish(self.stream)]
 
-    def _line(self, body: str, raw: str, out: list) -> None:
+    def _line(self, body: str, raw: str, out: list, cut: int = 0) -> None:
         text, noisy = interpret(body)
         if noisy:
             self.bpf_noise_lines += 1
         pending = self.pending
         if pending is not None:
             if pending.offer(text, raw):
+                pending.cut_bytes += cut
                 return
             out.append(pending.finish(self.stream))
             self.pending = None
         self._classify(text, raw, out)
+        if cut:  # _classify made exactly one event, or the builder of one
+            (self.pending or out[-1]).cut_bytes += cut
 
     def _classify(self, text: str, raw: str, out: list) -> None:
         stream = self.stream
