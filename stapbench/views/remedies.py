@@ -65,6 +65,21 @@ def _bpf_function(m: re.Match, diag: Diagnostic) -> Remedy:
                   f"instead), or {_USE_KERNEL_RUNTIME}.")
 
 
+# stap 4.8's BPF runtime refuses these aggregates at pass 4 (checked with stap --runtime=bpf -p4);
+# @count, @sum and @avg work there
+_BPF_HISTOGRAM = ("the BPF runtime (stap 4.8) cannot print @hist_log / @hist_linear. Count buckets in an "
+                  "array instead: buckets[v / 10 * 10] += 1 in the probe, then probe end { foreach (b+ in "
+                  "buckets) printf(\"buckets[%d]=%d\\n\", b, buckets[b]) } (stapbench draws that array as a "
+                  "chart: stapbench.views.charts.aggregate_charts(run)); or " + _USE_KERNEL_RUNTIME + ".")
+
+
+def _bpf_min_max(m: re.Match, diag: Diagnostic) -> Remedy:
+    op = diag.token or "@min / @max"
+    return Remedy(f"the BPF runtime (stap 4.8) has no {op}; @count, @sum and @avg work there. Keep the "
+                  "extremes in globals yourself: global lo = 9223372036854775807, hi = -9223372036854775808, "
+                  "then if (v < lo) lo = v; if (v > hi) hi = v beside agg <<< v; or " + _USE_KERNEL_RUNTIME + ".")
+
+
 def _fixed(text: str, **kwargs):
     return lambda m, diag: Remedy(text, **kwargs)
 
@@ -73,6 +88,8 @@ _RULES: list[tuple[re.Pattern, object]] = [
     (_UNRESOLVED_KERNEL_ONLY, _kernel_only_function),
     (re.compile(r"unsupported sprintf in bpf"), _bpf_sprintf),
     (re.compile(r"may not be used with bpf runtime"), _bpf_function),
+    (re.compile(r"unhandled histogram print"), _fixed(_BPF_HISTOGRAM)),
+    (re.compile(r"unhandled stat op"), _bpf_min_max),
     (re.compile(r"insufficent BPF stack size|insufficient BPF stack size|max_tmp_space <= MAX_BPF_STACK"),
      _fixed("the BPF runtime has a 512-byte stack and each string value takes 64 bytes of it: read fewer "
             "strings in this probe (stap 4.8 manages about one user_string per probe), or spread them over "
