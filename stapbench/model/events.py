@@ -38,6 +38,9 @@ class Event:
     host: str | None = None
     #: bytes of over-long lines the parser dropped from ``raw`` (see StreamParser's max_line)
     cut_bytes: int = 0
+    #: seconds from the start of the run's transcript to the arrival of the bytes that completed
+    #: the event (index.jsonl's ``t``: the runner sets it, live and in a replay alike; None elsewhere)
+    time: float | None = None
     #: the event's JSON ``type`` field; each subclass sets it
     type: ClassVar[str] = "event"
 

@@ -120,6 +120,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
     if event.host is not None:
         d["host"] = event.host
     d["cut_bytes"] = event.cut_bytes
+    if event.time is not None:
+        d["time"] = event.time
     d["raw"] = event.raw
     return d
 

@@ -50,9 +50,14 @@ class ParsePipeline:
         self._note = note or record.notes.append
         self._marker = MarkerFilter(record.marker)
         self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
+        self._t: float | None = None  # arrival time of the last chunk fed
 
-    def feed(self, stream: str, data: bytes) -> bool:
-        """Parse a chunk; True if it held the readiness marker (which is not parsed)."""
+    def feed(self, stream: str, data: bytes, t: float | None = None) -> bool:
+        """Parse a chunk that arrived ``t`` seconds into the run (the events it completes get
+        that ``time``; a flush's events get the last chunk's); True if it held the readiness
+        marker (which is not parsed)."""
+        if t is not None:
+            self._t = t
         found = False
         if stream == "stdout":
             data, found = self._marker.feed(data)
@@ -86,13 +91,16 @@ class ParsePipeline:
             if t - last_t > IDLE_FLUSH_S:
                 self.flush()
             last_t = t
-            ready = self.feed(stream, data) or ready
+            ready = self.feed(stream, data, t) or ready
         self.close()
         return ready
 
     def _deliver(self, events: list[Event]) -> None:
         if not events:
             return
+        if self._t is not None:
+            for event in events:
+                event.time = self._t
         self.record.add_events(events)
         for event in events:
             call_each(self.on_event, event, self.errors)

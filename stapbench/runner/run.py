@@ -178,6 +178,13 @@ class Run:
         """The raw bytes of a stream from the transcript (marker line included)."""
         return self.record.raw(stream)
 
+    def to_dataframe(self):
+        """One row per event: time, probe, host, pid/tid, text and the printf line's
+        ``key=value`` fields (:mod:`stapbench.answers.frames`; needs pandas)."""
+        from ..answers.frames import to_dataframe
+
+        return to_dataframe(self.events)
+
     def status_line(self) -> str:
         """One line on where the run is: shown above its output by every view."""
         if self.finished.is_set():
@@ -389,8 +396,8 @@ class Run:
 
     def _ingest(self, stream: str, data: bytes) -> None:
         with self._write_lock:
-            self._writer.write(stream, data)
-        if self._pipeline.feed(stream, data):
+            t = self._writer.write(stream, data)
+        if self._pipeline.feed(stream, data, t):
             self._on_ready()
 
     # --- readiness and the trigger ----------------------------------------------

@@ -67,16 +67,19 @@ class TranscriptWriter:
         self._t0 = time.monotonic()
         self.sizes = {name: 0 for name in STREAM_FILES}
 
-    def write(self, stream: str, data: bytes) -> None:
+    def write(self, stream: str, data: bytes) -> float | None:
+        """Append a chunk; returns its time (seconds since this writer began), as indexed."""
         if not data:
-            return
+            return None
         f = self._files.get(stream)
         if f is None:
             f = self._files[stream] = open(self.folder / STREAM_FILES[stream], "ab", buffering=0)
         f.write(data)
         self.sizes[stream] += len(data)
-        self._index.write(json.dumps({"s": stream, "n": len(data), "t": round(time.monotonic() - self._t0, 6)}) + "\n")
+        t = round(time.monotonic() - self._t0, 6)
+        self._index.write(json.dumps({"s": stream, "n": len(data), "t": t}) + "\n")
         self._index.flush()
+        return t
 
     def close(self) -> None:
         for f in self._files.values():
