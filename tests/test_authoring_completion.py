@@ -122,6 +122,7 @@ def test_listing_is_cached_per_build_id(nginx_engine, tmp_path):
     again = CatalogCache(directory=cache.directory, stap="/nonexistent/stap")
     entry = again.get(nginx).function("ngx_close_connection")
     assert again.stap_runs == 0 and ("$c", "ngx_connection_t*") in entry.params
+    assert entry == cache.get(nginx).function("ngx_close_connection")  # the probe point string too
 
 
 # --- through the Jupyter protocol ------------------------------------------------------------

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import os
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
@@ -21,12 +22,13 @@ from elftools.elf.elffile import ELFFile
 from ..runner.listing import list_probes
 from ..symbols.elfmodule import read_build_id
 
-FORMAT = 1  # bump when the cached JSON changes shape
+FORMAT = 3  # bump when the cached JSON changes shape
 
 
-@dataclass(frozen=True)
-class ProbeEntry:
-    """One probe point of a binary: a function (``kind="function"``) or an SDT marker (``"mark"``)."""
+class ProbeEntry(NamedTuple):
+    """One probe point of a binary: a function (``kind="function"``) or an SDT marker (``"mark"``).
+
+    A named tuple: a cached listing of thousands is rebuilt from JSON rows in a few ms."""
 
     kind: str
     name: str  # the function, or the marker's name
@@ -63,12 +65,22 @@ class BinaryCatalog:
 
     def to_json(self) -> dict:
         return {"format": FORMAT, "binary": self.binary, "build_id": self.build_id, "problem": self.problem,
-                "functions": [asdict(e) for e in self.functions], "marks": [asdict(e) for e in self.marks]}
+                "functions": [self._row(e) for e in self.functions], "marks": [self._row(e) for e in self.marks]}
+
+    def _row(self, entry: ProbeEntry) -> list:
+        # every probe point starts with process("BIN"): kept once, not 1,434 times (JSON size is load time)
+        head = f'process("{self.binary}")'
+        probe = entry.probe[len(head):] if entry.probe.startswith(head) else entry.probe
+        return [entry.kind, entry.name, probe, entry.file, entry.line, entry.params, entry.provider]
 
     @classmethod
     def from_json(cls, data: dict) -> "BinaryCatalog":
+        head = f'process("{data["binary"]}")'
+
         def entries(rows):
-            return [ProbeEntry(**{**r, "params": tuple(tuple(p) for p in r["params"])}) for r in rows]
+            make = ProbeEntry._make
+            return [make((r[0], r[1], head + r[2] if r[2].startswith(".") else r[2], r[3], r[4],
+                          tuple(map(tuple, r[5])), r[6])) for r in rows]
 
         return cls(binary=data["binary"], build_id=data["build_id"], problem=data.get("problem"),
                    functions=entries(data["functions"]), marks=entries(data["marks"]))
@@ -222,8 +234,7 @@ def _moved(catalog: BinaryCatalog, binary: str) -> BinaryCatalog:
     new = f'process("{binary}")'
 
     def move(entries):
-        return [ProbeEntry(**{**asdict(e), "probe": e.probe.replace(old, new, 1),
-                              "params": e.params}) for e in entries]
+        return [e._replace(probe=e.probe.replace(old, new, 1)) for e in entries]
 
     return BinaryCatalog(binary=binary, build_id=catalog.build_id, functions=move(catalog.functions),
                          marks=move(catalog.marks), problem=catalog.problem)

@@ -43,9 +43,10 @@ def classes(*names: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def stylesheet() -> str:
-    """The scoped CSS: our own rules plus Pygments' under ``.stapbench .stapbench-source``."""
+    """The scoped CSS: our own rules plus Pygments' under ``.stapbench .stapbench-source`` and ``-cell-source``."""
     own = resources.files(__package__).joinpath("stapbench.css").read_text(encoding="utf-8")
-    pyg = HtmlFormatter(style="default").get_style_defs(f".{ROOT_CLASS} .stapbench-source")
+    pyg = HtmlFormatter(style="default").get_style_defs(  # C source, and stap on a diagnostic's cell line
+        [f".{ROOT_CLASS} .stapbench-source", f".{ROOT_CLASS} .stapbench-cell-source"])
     # get_style_defs also emits unscoped ``pre``/``span.linenos`` rules: keep only scoped ones
     scoped = "\n".join(line for line in pyg.splitlines() if line.startswith(f".{ROOT_CLASS} "))
     return own + "\n" + scoped + "\n"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 
+from ..authoring.highlight import stap_html  # the cell line, highlighted as SystemTap
 from ..model import Diagnostic, Summary
 from ._html import attrs, classes, esc
 from .remedies import remedies
@@ -114,7 +115,7 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
         if col0 is not None:
             caret = "\n" + " " * (len(str(number)) + 3) + esc(caret_prefix(text, col0)) + '<span class="stapbench-caret">^</span>'
         code = (f'<pre class="stapbench-cell-source"{attrs(data_cell_line=number, data_column=diag.column)}>'
-                f'<span class="stapbench-lineno">{number}</span> | {esc(text)}{caret}</pre>')
+                f'<span class="stapbench-lineno">{number}</span> | {stap_html(text)}{caret}</pre>')
     else:
         if diag.file or diag.line:
             where = f"{diag.file or ''}:{diag.line or ''}" + (f":{diag.column}" if diag.column else "")
