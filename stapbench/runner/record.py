@@ -26,7 +26,7 @@ class RunRecord:
 
     ``exit_status`` is stap's exit code, or ``-signal`` when a signal ended it;
     ``stop_reason`` one of ``"exited"``, ``"timeout"``, ``"interrupted"``, ``"stopped"``,
-    ``"trigger finished"``, ``"target exited"``, ``"shutdown"``, ``"parent died"``, ``"error"``;
+    ``"trigger finished"``, ``"trigger failed"`` (it exited non-zero), ``"target exited"``, ``"shutdown"``, ``"parent died"``, ``"error"``;
     ``stop_signal`` the signal that ended stap (None when it ended by itself).
     """
 
@@ -95,6 +95,8 @@ class RunRecord:
             return f"[stap run without a recorded end; transcript: {self.folder}]"
         took = self.ended_at - (self.started_at or self.ended_at)
         reason = f", {self.stop_reason}" if self.stop_reason and self.stop_reason != "exited" else ""
+        if self.trigger_status is not None:
+            reason += f", trigger exit status {self.trigger_status}"
         return f"[stap exited with status {self.exit_status} after {took:.1f} s{reason}; transcript: {self.folder}]"
 
     # --- meta.json -------------------------------------------------------------------

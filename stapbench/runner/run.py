@@ -36,7 +36,7 @@ from .process import StapProcess, group_members, signal_group, spawn_stap, stop_
 from .record import RunRecord
 from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
 from .transcript import SCRIPT, TranscriptWriter, new_run_dir, prepare_record_dir
-from .trigger import Trigger
+from .trigger import Trigger, trigger_failure
 from .uprobes import cleanup_note, remove_stale_stap_uprobes
 from .watchdog import release_watchdog, start_watchdog
 
@@ -426,9 +426,13 @@ class Run:
 
     def _on_trigger_exit(self, status: int) -> None:
         self.record.trigger_status = status
+        failure = trigger_failure(self.trigger_argv, status)
+        if failure:
+            self._note(failure)
         settle = self.options.stop_after_trigger
         if settle is not None and not self.finished.is_set():
-            self._after(settle, lambda: self.stop(reason="trigger finished"))
+            reason = "trigger failed" if failure else "trigger finished"
+            self._after(settle, lambda: self.stop(reason=reason))
 
     def _stop_trigger(self) -> None:
         if self._trigger is not None:

@@ -17,6 +17,28 @@ from .process import signal_group
 
 READ_SIZE = 65536
 
+#: what curl's exit statuses mean (curl(1), EXIT CODES): the usual trigger's usual failures
+CURL_EXIT = {
+    2: "curl could not initialize", 3: "malformed URL", 5: "could not resolve the proxy",
+    6: "could not resolve the host", 7: "could not connect to the server (is it listening on that port?)",
+    22: "the server answered with an HTTP error (>= 400, with -f)", 28: "the operation timed out",
+    35: "TLS handshake failed", 47: "too many redirects", 52: "the server sent nothing (an empty reply)",
+    56: "the connection broke while receiving (reset by the peer?)",
+}
+
+
+def trigger_failure(argv: list[str] | None, status: int | None) -> str | None:
+    """None when the trigger succeeded (or did not run); else what went wrong, in one line."""
+    if status is None or status == 0:
+        return None
+    name = os.path.basename(argv[0]) if argv else "trigger"
+    if status < 0:
+        return f"trigger {name} was killed by signal {-status}"
+    if status == 127:
+        return f"trigger {name} could not start (exit status 127: not found?)"
+    meaning = CURL_EXIT.get(status) if name == "curl" else None
+    return f"trigger {name} failed with exit status {status}" + (f": {meaning}" if meaning else "")
+
 
 class Trigger:
     def __init__(self, argv: list[str], on_output: Callable[[bytes], None], on_exit: Callable[[int], None]):

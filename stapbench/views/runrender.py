@@ -30,6 +30,39 @@ def header_bundle(status: str | None, notes: list[str]) -> tuple[str, str]:
     return html, text
 
 
+TRIGGER_LINES = 40  # of the trigger's output, the last ones
+
+
+def trigger_bundle(run) -> tuple[str, str]:
+    """(html, text) of the trigger: its command, exit status and the end of its output; a
+    trigger that failed (curl could not connect: exit 7) is an error, not "finished"."""
+    from ..runner.trigger import trigger_failure
+
+    argv = getattr(run, "trigger_argv", None)
+    if not argv:
+        return "", ""
+    status = getattr(run, "trigger_status", None)
+    failure = trigger_failure(argv, status)
+    output = getattr(run, "trigger_output", "") or ""
+    lines = output.splitlines()
+    shown = lines[-TRIGGER_LINES:]
+    more = f"\u2026 {len(lines) - len(shown)} earlier lines (in the run folder's trigger.bin)\n" if len(lines) > len(shown) else ""
+    command = " ".join(argv)
+    if failure:
+        head = f"error: {failure}"
+    elif status is None:
+        head = "trigger running" if getattr(run, "running", False) else "trigger did not finish"
+    else:
+        head = "trigger exited with status 0"
+    body = (more + "\n".join(shown)) if shown else "(no output)"
+    kind = "stapbench-trigger-failed stapbench-error" if failure else "stapbench-trigger-ok"
+    html = wrap_root(f'<div class="stapbench-trigger {kind}" data-status="{esc(status)}">'
+                     f"<div><b>{esc(head)}</b> \u2014 <code>{esc(command)}</code></div>"
+                     f'<pre class="stapbench-trigger-output">{esc(body)}</pre></div>', kind="trigger")
+    text = f"{head} -- {command}\n" + "".join(f"  | {line}\n" for line in body.splitlines())
+    return html, text
+
+
 def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
     """``{"text/html", "text/plain"}`` of a run (finished or running: what it has so far)."""
     options = dict(symbolizer=symbolizer, cell_source=getattr(run, "script", None),
@@ -37,5 +70,6 @@ def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
     events = getattr(run, "events", [])  # Run.events is already a copy, taken under the run's lock
     status = run.status_line() if hasattr(run, "status_line") else None
     head_html, head_text = header_bundle(status, list(getattr(run, "notes", [])))
-    return {"text/html": head_html + render_html(events, **options),
-            "text/plain": head_text + render_text(events, **options)}
+    trig_html, trig_text = trigger_bundle(run)
+    return {"text/html": head_html + trig_html + render_html(events, **options),
+            "text/plain": head_text + trig_text + render_text(events, **options)}

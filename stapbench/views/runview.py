@@ -35,7 +35,7 @@ from ._html import esc, wrap_root
 from .diagnostics import diagnostic_key, render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
-from .runrender import SCRIPT_NAME, header_bundle
+from .runrender import SCRIPT_NAME, header_bundle, trigger_bundle
 from .static import EventWindow, render_html, render_text
 from .valuetree import dwarf_types_for
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView
@@ -196,6 +196,10 @@ class RunView:
             return
         self.closed = True
         self.log.finish()
+        if self.run is not None and getattr(self.run, "trigger_argv", None):
+            with self._lock:
+                notes = list(self._run_notes)
+            self.notes.value = header_bundle(None, notes)[0] + trigger_bundle(self.run)[0]
         self._refresh()
         if self._handle is not None:
             if self.final == "replace":
@@ -289,7 +293,9 @@ class RunView:
         with self._lock:
             notes = list(self._run_notes)
         head_html, head_text = header_bundle(self._run_status(), notes)
-        return {"text/html": head_html + self.static_html(), "text/plain": head_text + self.static_text()}
+        trig_html, trig_text = trigger_bundle(self.run) if self.run is not None else ("", "")
+        return {"text/html": head_html + trig_html + self.static_html(),
+                "text/plain": head_text + trig_text + self.static_text()}
 
     def _repr_mimebundle_(self, **kwargs):
         data = self.widget._repr_mimebundle_(**kwargs) or {}
