@@ -40,6 +40,7 @@ def install(rootfs: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes((HERE / name).read_bytes())
         path.chmod(mode)
+    (rootfs / "etc").mkdir(parents=True, exist_ok=True)
     (rootfs / "etc/hostname").write_text("stapbench-lab\n")
 
 

@@ -29,7 +29,7 @@ from typing import Callable
 from . import builder as lab_build
 from . import watchdog
 from .builder import file_tail
-from .channels import agent_exec, qmp_quit, stapsh_hello
+from .channels import agent_exec, qmp_quit
 from .enter import enter_argv
 from .errors import LabError
 from .guestfiles import GUEST_INIT
@@ -385,16 +385,29 @@ class Lab:
             time.sleep(0.1)
         if kvm_probe:
             _record_accel(True, "KVM booted the lab's kernel")
-        hello = self._wait_for(lambda: stapsh_hello(d / "stapsh.sock"), deadline, "stapsh's handshake")
-        parts = hello.split()
-        release = parts[3] if len(parts) > 3 else ""
-        progress(f"lab {self.name}: stapsh answers ({hello})")
+        # stapsh is checked through the guest agent, not by a handshake on its socket: a client that
+        # connects right after another one leaves can lose its handshake to the stapsh that is
+        # closing (the guest discards what arrives on a port being closed), and stap would wait.
+        listening = self._wait_for(lambda: self._guest_stapsh(), deadline, "stapsh listening in the guest")
+        release = self._exec_now(["uname", "-r"]).stdout.decode(errors="replace").strip()
+        progress(f"lab {self.name}: stapsh listens in the guest ({listening}), exec answers, kernel {release}")
         self._wait_for(lambda: _http_get(f"http://127.0.0.1:{port}/"), deadline, "nginx on the forwarded port")
         progress(f"lab {self.name}: nginx answers on http://127.0.0.1:{port}/")
         state = self._state()
         state.update(kernel_release=release)
         self._write_state(state)
         return True
+
+    def _exec_now(self, argv: list[str], timeout: float = 20) -> subprocess.CompletedProcess:
+        """Run argv in the guest (bytes out), whatever the lab's recorded state (used while booting)."""
+        code, out, err = agent_exec(self.state_dir / "agent.sock", argv, timeout)
+        return subprocess.CompletedProcess(argv, code, out, err)
+
+    def _guest_stapsh(self) -> str:
+        found = self._exec_now(["pgrep", "-a", "-x", "stapsh"], timeout=10).stdout.decode(errors="replace").strip()
+        if " -l /dev/vport" not in found:
+            raise LabError(f"no stapsh -l in the guest yet ({found or 'none'})")
+        return found.split(" ", 1)[1]
 
     def _wait_for(self, attempt: Callable[[], object], deadline: float, what: str):
         last: Exception | None = None
@@ -422,7 +435,8 @@ class Lab:
             raise ValueError("exec: empty argv")
         if self.status()["state"] != "up":
             raise LabError(f"lab {self.name} is not up: stapbench lab up {self.name}")
-        code, out, err = agent_exec(self.state_dir / "agent.sock", [str(a) for a in argv], timeout)
+        done = self._exec_now([str(a) for a in argv], timeout)
+        code, out, err = done.returncode, done.stdout, done.stderr
         if text:
             return subprocess.CompletedProcess(argv, code, out.decode("utf-8", "replace"),
                                                err.decode("utf-8", "replace"))
