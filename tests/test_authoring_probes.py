@@ -21,16 +21,8 @@ from .support.paths import PROJECT
 
 
 @pytest.fixture(scope="module")
-def nginx_catalog(tmp_path_factory):
-    from .support.nginx_build import find_nginx_build
-
-    if shutil.which("stap") is None:
-        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
-    build = find_nginx_build()
-    if build is None:
-        pytest.skip("no nginx build in .work/nginx (run bash .ci/provision)")
-    cache = CatalogCache(directory=tmp_path_factory.mktemp("probes"))
-    return cache.get(build.binary)
+def nginx_catalog(tmp_path_factory, nginx_for_listing):
+    return CatalogCache(directory=tmp_path_factory.mktemp("probes")).get(nginx_for_listing.binary)
 
 
 def test_cli_probes_json_lists_the_function_with_source_and_params(nginx_catalog, tmp_path):

@@ -126,10 +126,12 @@ def event_to_json(event: Event) -> dict[str, Any]:
     return d
 
 
-def dumps_event(event: Event) -> str:
-    """One JSON Lines record (no newline).  Readable UTF-8 where possible; a line
-    holding undecodable bytes falls back to ASCII escapes so it stays valid JSON."""
+def dumps_event(event: Event, extra: dict[str, Any] | None = None) -> str:
+    """One JSON Lines record (no newline), with ``extra`` fields added.  Readable UTF-8 where possible;
+    a line holding undecodable bytes falls back to ASCII escapes so it stays valid JSON."""
     d = event_to_json(event)
+    if extra:
+        d.update(extra)
     text = json.dumps(d, ensure_ascii=False)
     try:
         text.encode("utf-8")

@@ -72,7 +72,10 @@ def run_command(args: argparse.Namespace) -> int:
                 run.stop(reason="output closed")
 
     if args.json:
-        run.on_event.append(lambda e: write(out, dumps_event(e) + "\n"))
+        from ..authoring.fixes import json_with_fixes  # each diagnostic's `fixes`: title + fixed script
+
+        with_fixes = json_with_fixes(script)
+        run.on_event.append(lambda e: write(out, with_fixes(e) + "\n"))
     else:
         # stap's bytes as they came, less the BPF tapset's debug text (the parser drops it too)
         run.on_event.append(lambda e: write(out if e.stream == "stdout" else err,

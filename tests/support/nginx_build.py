@@ -37,3 +37,13 @@ def nginx_build() -> NginxBuild:
         pytest.skip(f"no nginx build at {WORK}/nginx/sbin/nginx with its source in {WORK}/nginx-src/nginx-*: "
                     "run `bash .ci/provision` first (it builds nginx -g -O0 from Debian's source package)")
     return build
+
+
+@pytest.fixture(scope="session")
+def nginx_for_listing(nginx_build) -> NginxBuild:
+    """The nginx build, where stap can list it (``stap -L`` needs stap, not root or a runtime)."""
+    import shutil
+
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+    return nginx_build
