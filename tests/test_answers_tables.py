@@ -103,3 +103,13 @@ def test_to_dataframe_says_how_to_get_pandas_when_it_is_missing(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_pandas)
     with pytest.raises(ImportError, match=r"stapbench\[frames\]"):
         to_dataframe([])
+
+
+@pytest.mark.stap
+def test_the_timeline_chart_of_a_real_run(timed_run):
+    from stapbench.views.charts import timeline_chart
+
+    charts = timeline_chart(timed_run)
+    [(title, html, text)] = charts.sections
+    assert title == "hits per 1 s" and 'data-probe="Close"' in html and 'data-probe="leaf"' in html
+    assert text.splitlines()[1].split()[:2] in (["Close", "6"], ["leaf", "6"])

@@ -24,6 +24,16 @@ def esc(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
+def printable(text: object) -> str:
+    """Text safe in XML 1.0 (SVG): invalid UTF-8 (surrogate escapes) and control characters
+    become U+FFFD; escape the result with :func:`esc` as usual."""
+    s = str(text)
+    if s.isprintable():
+        return s
+    s = s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return "".join(c if c.isprintable() or c == " " else "\ufffd" for c in s)
+
+
 def attrs(**values: object) -> str:
     """`` name="value"`` pairs for the non-None values; ``data_x`` becomes ``data-x``."""
     parts = []

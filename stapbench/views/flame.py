@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..answers.flame import DEFAULT_MIN_SHARE, FlameData, FlameLayout
-from ._html import esc, wrap_root
+from ._html import esc, printable as _printable, wrap_root
 
 __all__ = ["FlameGraph", "flame_page", "flame_svg", "frame_color"]
 
@@ -25,15 +25,6 @@ ROW = 18
 CHAR_PX = 7  # monospace 12px, for fitting labels in the static SVG
 STATIC_WIDTH = 1200
 ORIENTATIONS = ("icicle", "flame")
-
-
-def _printable(name: str) -> str:
-    """A frame name safe in XML: invalid UTF-8 (surrogate escapes) and control characters
-    become U+FFFD, which XML 1.0 (and so SVG) can carry."""
-    if name.isprintable():
-        return name
-    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return "".join(c if c.isprintable() or c == " " else "\ufffd" for c in text)
 
 
 def frame_color(name: str, merged: bool = False) -> str:
