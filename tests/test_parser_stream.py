@@ -254,3 +254,25 @@ def test_cached_frames_never_stand_in_for_lines_that_need_clean_up():
     assert feed_in_chunks(data, [len(data) - 3, 3]) == whole
     files = [f.file for e in whole if isinstance(e, Backtrace) for f in e.frames]
     assert files[-1] == "a.c"
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(data=stap_like_bytes() | stap_like_lines())
+def test_fast_json_writer_writes_what_the_dict_route_writes(data):
+    import json
+
+    from stapbench.model.serialize import dumps_event, event_to_json, json_lines
+
+    events = parse_bytes(data)
+    for event in events[::2]:  # the runner's fields, when it sets them
+        event.host, event.time = "host-1", 12.5
+    expected = []
+    for event in events:
+        text = json.dumps(event_to_json(event), ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            text = json.dumps(event_to_json(event), ensure_ascii=True)
+        expected.append(text)
+        assert dumps_event(event) == text
+    assert json_lines(events) == "".join(t + "\n" for t in expected).encode()

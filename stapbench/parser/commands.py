@@ -7,7 +7,7 @@ import sys
 from typing import BinaryIO
 
 from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
-from ..model.serialize import dumps_event
+from ..model.serialize import json_lines
 from .fold import fold_stream
 from .stream import STREAMS, StreamParser
 
@@ -44,7 +44,7 @@ def open_input(name: str) -> BinaryIO:
 
 def run_parse(args: argparse.Namespace) -> int:
     parser = StreamParser(args.stream)
-    render = dumps_event if args.json else summarize_event
+    render = json_lines if args.json else _summary_lines
     out = sys.stdout
     with _input(args.file) as stream:
         while True:
@@ -80,11 +80,13 @@ class _input:
 
 
 def _write(out, events: list[Event], render) -> None:
-    if not events:
-        return
-    text = "".join(render(e) + "\n" for e in events)
-    out.buffer.write(text.encode("utf-8", "surrogateescape"))
-    out.buffer.flush()
+    if events:
+        out.buffer.write(render(events))
+        out.buffer.flush()  # events as soon as they are complete, for a live pipe
+
+
+def _summary_lines(events: list[Event]) -> bytes:
+    return "".join(summarize_event(e) + "\n" for e in events).encode("utf-8", "surrogateescape")
 
 
 def _clip(text: str, width: int = 100) -> str:
