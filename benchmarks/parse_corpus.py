@@ -72,10 +72,42 @@ def records(count: int, seed: int = 1):
 
 def write_corpus(path: Path, stacks: int, seed: int = 1) -> int:
     """Write the corpus; return its number of lines."""
+    return write_records(path, records(stacks, seed))
+
+
+def aggregated_records(count: int, seed: int = 1, call_sites: int = 3000):
+    """Yield ``count`` records as a profile's end probe prints them from an aggregate
+    (``foreach (s in stacks) { print_stack(s); printf("\\t%d\\n", @count(stacks[s])) }``):
+    every stack printed once, its frames drawn from a fixed pool of call sites, so frame
+    lines repeat across stacks while the stacks themselves are distinct."""
+    rng = random.Random(seed)
+    sites = [_full_frame(rng, user=i % 3 == 0) + "\n" for i in range(call_sites)]
+    for _ in range(count):
+        lines = [rng.choice(sites) for _ in range(rng.randrange(8, 20))]
+        lines.append(f"\t{rng.randrange(1, 5000)}\n")
+        yield lines
+
+
+def distinct_records(count: int, seed: int = 1):
+    """Yield ``count`` records whose every frame line is distinct (a worst case for caches)."""
+    rng = random.Random(seed)
+    address = 0xFFFFFFFF81000000
+    for _ in range(count):
+        lines = []
+        for _ in range(rng.randrange(8, 20)):
+            address += rng.randrange(1, 64)
+            sym = rng.choice(KERNEL)
+            lines.append(f" 0x{address:x} : {sym}+0x{rng.randrange(0, 0x400):x}/0x{rng.randrange(0x400, 0x2000):x} [kernel]\n")
+        lines.append(f"\t{rng.randrange(1, 5000)}\n")
+        yield lines
+
+
+def write_records(path: Path, records) -> int:
+    """Write records (lists of lines); return the number of lines."""
     n_lines = 0
     with open(path, "w", encoding="utf-8") as f:
         buf: list[str] = []
-        for rec in records(stacks, seed):
+        for rec in records:
             buf.extend(rec)
             n_lines += len(rec)
             if len(buf) > 100_000:
