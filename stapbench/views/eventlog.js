@@ -101,6 +101,8 @@ function render({ model, el: root }) {
       item.dataset.kind = row.kind;
       if (row.id === selected) item.classList.add("stapbench-selected");
       const head = el("div", "stapbench-row-head");
+      // when the hit arrived, in seconds into the run (absent for a transcript parsed outside a run)
+      if (row.time !== null && row.time !== undefined) head.append(el("span", "stapbench-row-time", `+${row.time.toFixed(3)}s`));
       head.append(el("span", "stapbench-row-key", row.key), el("span", "stapbench-row-text", row.text));
       item.appendChild(head);
       for (const part of row.items) {

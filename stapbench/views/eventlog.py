@@ -75,6 +75,11 @@ def _head_text(event: Event) -> str:
     return event.raw.rstrip("\r\n")
 
 
+def _time_label(t: float | None) -> str:
+    """``+1.234s `` before a row: when its first event arrived, in seconds into the run."""
+    return "" if t is None else f"+{t:.3f}s "
+
+
 def _row_kind(group: Group) -> str:
     if isinstance(group.head, Diagnostic):
         return group.head.severity
@@ -215,7 +220,7 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         if cached is not None and cached[0] == len(group.items):
             return cached[1]
         row = {"id": group.id, "key": group.key, "kind": _row_kind(group),
-               "text": _clip(_head_text(group.head), MAX_TEXT),
+               "text": _clip(_head_text(group.head), MAX_TEXT), "time": group.head.time,
                # a group led by a backtrace or dump shows it as an item too
                "items": [_item(e) for e in (group.events if isinstance(group.head, _JOINABLE) else group.items)]}
         if len(self._rows_cache) > 4 * MAX_PAGE:
@@ -282,7 +287,8 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
             recent = list(self._groups)[-200:]
             counts = _counts_html(self._counter)
         body = "".join(
-            f'<pre class="stapbench-text stapbench-log-row" data-key="{esc(g.key)}">{esc(_head_text(g.head))}</pre>'
+            f'<pre class="stapbench-text stapbench-log-row" data-key="{esc(g.key)}">{esc(_time_label(g.head.time))}'
+            f'{esc(_head_text(g.head))}</pre>'
             + "".join(f'<details><summary>{esc(item["label"])}</summary><pre>{esc(item["text"])}</pre></details>'
                       for item in self._row(g)["items"])
             for g in recent)
