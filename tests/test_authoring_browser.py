@@ -125,3 +125,30 @@ def test_probe_browser_filters_shows_source_and_inserts_a_probe_cell(lab_server,
     assert cell.locator(".sbp-note").inner_text() == "inserted below"
     # the new cell is a %%stap cell, edited as SystemTap
     code_cell(page, 2).locator(".cm-stap-keyword").first.wait_for(timeout=TIMEOUT_MS)
+
+
+def test_clicking_a_fix_rewrites_the_cell_and_keeps_its_options_line(lab_server, page, nginx_for_listing):
+    binary = nginx_for_listing.binary.resolve()
+    options = "%%stap --check --runtime bpf"
+    body = (f'probe process("{binary}").function("ngx_close_connection") {{\n'
+            '    printf("%ld\\n", $c->numbr)\n}')
+    name = write_notebook(lab_server, "fix.ipynb", ["%load_ext stapbench", options + "\n" + body])
+    open_in_fresh_workspace(page, lab_server, name)
+    run_all_cells(page, timeout_ms=300_000)
+    cell = code_cell(page, 1)
+    bar = cell.locator(".stapbench-fixbar").first
+    bar.wait_for(timeout=TIMEOUT_MS)
+    # the closest few, the rest (stap offers forty alternatives) behind "more"
+    titles = bar.locator(".sbf-fix").all_inner_texts()
+    assert titles[0] == "->number" and len(titles) == 3, titles
+    more = bar.locator(".sbf-more")
+    assert more.inner_text().startswith("more (")
+    more.click()
+    assert bar.locator(".sbf-fix").count() > 3
+    bar.locator(".sbf-fix").first.click()
+    page.wait_for_function("(n) => window.jupyterapp.shell.currentWidget.content.widgets[1].model.sharedModel"
+                           ".getSource().includes('$c->number')", arg=None, timeout=TIMEOUT_MS)
+    source = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[1].model.sharedModel.getSource()")
+    assert source == options + "\n" + body.replace("$c->numbr", "$c->number") + "\n" or \
+        source == options + "\n" + body.replace("$c->numbr", "$c->number")
+    assert bar.locator(".sbf-note").inner_text().startswith("applied: ->number")

@@ -1,6 +1,7 @@
 // stapbench's JupyterLab extension: SystemTap is a language of the editor (.stp files), a
 // notebook cell whose first line is `%%stap ...` is edited as SystemTap instead of Python, and a
-// stapbench widget can insert a cell below its own (the probe browser's ready probe).
+// stapbench widget can insert a cell below its own (the probe browser's ready probe) or rewrite
+// its own cell's script (a diagnostic's fix).
 //
 // A cell's language follows its model's mimeType; the notebook sets every code cell's mimeType
 // from the kernel's language, so each cell is watched: its source (a cell becomes, or stops
@@ -48,23 +49,37 @@ function watchNotebook(panel) {
   panel.context.ready.then(watchAll);
 }
 
-// A stapbench widget (the probe browser's "insert probe cell") asks for a new cell below the
-// cell whose output holds it: a DOM event bubbling from the widget, answered here, where the
-// notebook is reachable (widgets have no handle on it).
+// The notebook and cell whose output holds a widget's DOM node (widgets have no handle on the
+// notebook; their DOM events bubble up to here).
+function cellOf(tracker, node) {
+  let found = null;
+  tracker.forEach((panel) => {
+    if (found || !panel.node.contains(node) || !panel.content.model) return;
+    const index = panel.content.widgets.findIndex((cell) => cell.node.contains(node));
+    if (index >= 0) found = { notebook: panel.content, index, cell: panel.content.widgets[index] };
+  });
+  return found;
+}
+
+// The probe browser's "insert probe cell": a new code cell below the widget's own.
 function onInsertCell(tracker, event) {
   const source = event.detail && event.detail.source;
-  if (typeof source !== 'string') return;
-  let handled = false;
-  tracker.forEach((panel) => {
-    if (handled || !panel.node.contains(event.target)) return;
-    const notebook = panel.content;
-    const index = notebook.widgets.findIndex((cell) => cell.node.contains(event.target));
-    if (index < 0 || !notebook.model) return;
-    notebook.model.sharedModel.insertCell(index + 1, { cell_type: 'code', source });
-    notebook.activeCellIndex = index + 1;
-    handled = true;
-  });
-  if (handled) event.preventDefault();
+  const at = typeof source === 'string' ? cellOf(tracker, event.target) : null;
+  if (!at) return;
+  at.notebook.model.sharedModel.insertCell(at.index + 1, { cell_type: 'code', source });
+  at.notebook.activeCellIndex = at.index + 1;
+  event.preventDefault();
+}
+
+// A fix button: the cell's first line stays when it is the %%stap line (its options), everything
+// under it becomes the fixed script.
+function onReplaceCell(tracker, event) {
+  const script = event.detail && event.detail.script;
+  const at = typeof script === 'string' ? cellOf(tracker, event.target) : null;
+  if (!at || at.cell.model.type !== 'code') return;
+  const firstLine = at.cell.model.sharedModel.getSource().split('\n', 1)[0];
+  at.cell.model.sharedModel.setSource(STAP_CELL.test(firstLine) ? `${firstLine}\n${script}` : script);
+  event.preventDefault();
 }
 
 const plugin = {
@@ -86,6 +101,7 @@ const plugin = {
     tracker.forEach(watchNotebook);
     tracker.widgetAdded.connect((_, panel) => watchNotebook(panel));
     document.addEventListener('stapbench-insert-cell', (event) => onInsertCell(tracker, event));
+    document.addEventListener('stapbench-replace-cell', (event) => onReplaceCell(tracker, event));
   },
 };
 

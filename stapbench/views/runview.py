@@ -237,7 +237,7 @@ class RunView:
         views = self._diagnostic_views
         for d in diags[len(views):]:
             views.append(DiagnosticView(d, cell_source=self.cell_source, script_path=self.script_path,
-                                        line_offset=self.line_offset))
+                                        line_offset=self.line_offset, fixes=self._fixes_of(d)))
         notes = []
         if total_diags > len(diags):
             notes.append(f"\u2026 and {total_diags - len(diags)} more diagnostics (in the event log)")
@@ -251,6 +251,19 @@ class RunView:
             self.listing.value = wrap_root(render_listings_html(listings), kind="listing")
         if summaries:
             self.summary.value = wrap_root("".join(render_summary_html(s) for s in summaries), kind="summary")
+
+    def _fixes_of(self, diagnostic) -> list:
+        """Whole-script fixes (stapbench.authoring.fixes), fed the run's diagnostics in order."""
+        if self.cell_source is None or diagnostic.severity != "error":
+            return []
+        if getattr(self, "_fix_finder", None) is None:
+            from ..authoring.fixes import FixFinder
+
+            self._fix_finder = FixFinder(self.cell_source)
+        try:
+            return self._fix_finder.fixes(diagnostic)
+        except Exception:  # a fix is a help, never a reason for the run's view to fail
+            return []
 
     def _select(self, change) -> None:
         group = self.log.group(change["new"])

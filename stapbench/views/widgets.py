@@ -140,7 +140,9 @@ class DiagnosticView(StaticReprMixin, W.VBox):
     fixed_source = T.Unicode("", allow_none=True)
 
     def __init__(self, diagnostic: Diagnostic, *, cell_source: str | None = None, script_path=None,
-                 line_offset: int = 0, **kwargs):
+                 line_offset: int = 0, fixes=None, **kwargs):
+        """``fixes``: ranked whole-script fixes (stapbench.authoring.fixes); when there are any they
+        replace the suggestion buttons with a FixBar (one click rewrites the cell)."""
         self.diagnostic = diagnostic
         self.cell_source = cell_source
         self.script_path = script_path
@@ -149,8 +151,13 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self.message = W.HTML(self.static_html())
         self.buttons = []
         # stap's "similar" names that a remedy calls unrelated stay text (in the HTML), not buttons
-        fixes = diagnostic.similar if suggestions_label(diagnostic) == "did you mean" else []
-        for suggestion in fixes:
+        self.fix_bar = None
+        if fixes:
+            from .fixbar import FixBar
+
+            self.fix_bar = FixBar(fixes)
+        suggestions = diagnostic.similar if suggestions_label(diagnostic) == "did you mean" and not fixes else []
+        for suggestion in suggestions:
             fixed = (apply_suggestion(cell_source, diagnostic, suggestion, line_offset=line_offset)
                      if cell_source is not None else None)
             button = W.Button(description=suggestion, tooltip=f"use {suggestion}", disabled=fixed is None,
@@ -160,6 +167,8 @@ class DiagnosticView(StaticReprMixin, W.VBox):
             self.buttons.append(button)
         self.preview = W.HTML("")
         rows = [self.message]
+        if self.fix_bar is not None:
+            rows.append(self.fix_bar)
         if self.buttons:
             rows.append(W.HBox([W.Label("fix:"), *self.buttons]))
         rows.append(self.preview)
