@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import BinaryIO
 
-from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
-from ..model.serialize import json_lines
-from .fold import fold_stream
-from .stream import STREAMS, StreamParser
+from .streams import STREAMS
+
+# the parser, the model and the folder are imported by the command that needs them:
+# a whole `stapbench fold` process is timed against a Perl script (benchmarks/bench_cli.py)
 
 __all__ = ["add_subparser", "summarize_event"]
 
@@ -43,6 +43,9 @@ def open_input(name: str) -> BinaryIO:
 
 
 def run_parse(args: argparse.Namespace) -> int:
+    from ..model.serialize import json_lines
+    from .stream import StreamParser
+
     parser = StreamParser(args.stream)
     render = json_lines if args.json else _summary_lines
     out = sys.stdout
@@ -57,6 +60,8 @@ def run_parse(args: argparse.Namespace) -> int:
 
 
 def run_fold(args: argparse.Namespace) -> int:
+    from .fold import fold_stream
+
     with _input(args.file) as stream:
         folded = fold_stream(stream)
     sys.stdout.buffer.write(folded)
@@ -79,13 +84,13 @@ class _input:
             self.stream.close()
 
 
-def _write(out, events: list[Event], render) -> None:
+def _write(out, events: list, render) -> None:
     if events:
         out.buffer.write(render(events))
         out.buffer.flush()  # events as soon as they are complete, for a live pipe
 
 
-def _summary_lines(events: list[Event]) -> bytes:
+def _summary_lines(events: list) -> bytes:
     return "".join(summarize_event(e) + "\n" for e in events).encode("utf-8", "surrogateescape")
 
 
@@ -97,8 +102,10 @@ def _clip(text: str, width: int = 100) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def summarize_event(event: Event) -> str:
+def summarize_event(event) -> str:
     """One readable line per event (``stapbench parse`` without ``--json``)."""
+    from ..model import Backtrace, Diagnostic, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
+
     if isinstance(event, TextLine):
         return f"text       {_clip(event.text)}"
     if isinstance(event, Backtrace):

@@ -28,10 +28,9 @@ from __future__ import annotations
 from ..gcpause import gc_paused
 from ..model import Event
 from .lines import LineMachine
+from .streams import STREAMS
 
 __all__ = ["MAX_LINE_BYTES", "STREAMS", "StreamParser", "parse_bytes", "parse_text"]
-
-STREAMS = ("merged", "stdout", "stderr")
 #: the default bound on the bytes of one line the parser holds
 MAX_LINE_BYTES = 1 << 20
 
