@@ -142,6 +142,18 @@ def test_kernel_runtime_hello_through_the_chroot(lab, tmp_path):
     assert rootfs not in Path("/proc/self/mountinfo").read_text()  # the binds went with stap
 
 
+def test_stap_runs_take_turns_on_one_lab(lab, tmp_path):
+    # Two at once, then one right after another: each gets a stapsh of its own (without turns
+    # the second one's handshake is lost to the stapsh that is closing, and it waits forever).
+    script = tmp_path / "hello.stp"
+    script.write_text('probe begin { println("hello") exit() }\n')
+    together = [stap_remote(lab, script) for _ in range(2)]
+    outputs = [proc.communicate(timeout=120)[0] for proc in together]
+    assert outputs == ["hello\n", "hello\n"]
+    again = stap_remote(lab, script)
+    assert again.communicate(timeout=120)[0] == "hello\n"
+
+
 def test_kernel_backtrace_of_a_fin_from_a_host_side_request(lab, tmp_path):
     script = tmp_path / "fin.stp"
     script.write_text('probe kernel.function("tcp_send_fin") { print_backtrace(); exit() }\n')

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import LabError
 
-__all__ = ["JsonChannel", "qmp_quit", "agent_exec", "stapsh_hello", "channel_lock"]
+__all__ = ["JsonChannel", "qmp_quit", "agent_exec", "stapsh_hello", "channel_lock", "take_stapsh_turn"]
 
 
 @contextmanager
@@ -178,3 +178,42 @@ def stapsh_hello(path: Path, timeout: float = 5.0) -> str:
         raise LabError(f"stapsh: {exc}") from None
     finally:
         sock.close()
+
+
+STAPSH_LISTENER = "^/usr/lib/systemtap/stapsh -l "
+
+
+def _guest_stapsh_pids(agent: Path) -> list[str]:
+    code, out, _err = agent_exec(agent, ["pgrep", "-f", STAPSH_LISTENER], timeout=10)
+    return out.decode("ascii", "replace").split() if code == 0 else []
+
+
+def take_stapsh_turn(state_dir: Path, wait: float = 15.0) -> int:
+    """Wait for this process's turn on a lab's stapsh; returns the lock's fd, left open and
+    inheritable so the command exec'd next (stap) holds the turn until it exits.
+
+    Why: the guest's stapsh serves one client and exits when it leaves, and whatever reaches the
+    port while that stapsh is closing is discarded by the guest, so a stap that connects right
+    after another one left (or queued behind it) loses its handshake and waits forever.  So runs
+    take turns (an flock), and each waits until the guest runs a stapsh other than the one the
+    previous run had (its pid is kept in the lock file)."""
+    lock_path = Path(state_dir) / "stapsh.sock.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    previous = os.pread(fd, 64, 0).decode("ascii", "replace").strip()
+    agent = Path(state_dir) / "agent.sock"
+    deadline = time.monotonic() + wait
+    current: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            current = _guest_stapsh_pids(agent)
+        except (LabError, OSError, TimeoutError, subprocess.TimeoutExpired):
+            current = []
+        if len(current) == 1 and current[0] != previous:
+            break
+        time.sleep(0.1)
+    if current:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, current[0].encode() + b"\n", 0)
+    os.set_inheritable(fd, True)
+    return fd

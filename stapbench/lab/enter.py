@@ -6,7 +6,7 @@ whatever happens (a killed stap included), and nothing is ever mounted on the ho
 command at the end, so the process the caller started *is* the command (the runner signals stap's
 own pid).  No shell: every mount is an argv ``mount`` call.
 
-    python -m stapbench.lab.enter ROOTFS [--bind DIR]... -- COMMAND [ARG]...
+    python -m stapbench.lab.enter ROOTFS [--bind DIR]... [--lab STATE_DIR] -- COMMAND [ARG]...
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .channels import take_stapsh_turn
+
 __all__ = ["enter_argv", "main"]
 
 # What stap (and dpkg's maintainer scripts) need from the host, bound recursively.
@@ -26,13 +28,16 @@ _ENTRY = "import sys; from stapbench.lab.enter import main; sys.exit(main(sys.ar
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def enter_argv(rootfs: Path, binds: list[Path] | tuple = ()) -> list[str]:
-    """The argv prefix: append the command (``["stap", ...]``) to run it in ``rootfs``."""
+def enter_argv(rootfs: Path, binds: list[Path] | tuple = (), lab_state: Path | None = None) -> list[str]:
+    """The argv prefix: append the command (``["stap", ...]``) to run it in ``rootfs``; with
+    ``lab_state``, the command waits for its turn on that lab's stapsh."""
     unshare = shutil.which("unshare") or "/usr/bin/unshare"
     argv = [unshare, "--mount", "--propagation", "private", "--",
             sys.executable, "-c", _ENTRY, str(rootfs)]
     for folder in binds:
         argv += ["--bind", str(Path(folder).resolve())]
+    if lab_state is not None:
+        argv += ["--lab", str(Path(lab_state).resolve())]
     return argv + ["--"]
 
 
@@ -54,14 +59,16 @@ def _same_mount_namespace_as_parent() -> bool:
 def main(argv: list[str] | None = None) -> int:
     # parsed by hand: argparse's REMAINDER would swallow the --bind options after ROOTFS
     args = list(sys.argv[1:] if argv is None else argv)
-    usage = "usage: python -m stapbench.lab.enter ROOTFS [--bind DIR]... -- COMMAND [ARG]..."
+    usage = "usage: python -m stapbench.lab.enter ROOTFS [--bind DIR]... [--lab STATE_DIR] -- COMMAND [ARG]..."
     if "--" not in args or args.index("--") < 1:
         raise SystemExit(usage)
     split = args.index("--")
     options, command = args[:split], args[split + 1:]
-    if not command or len(options) % 2 != 1 or any(o != "--bind" for o in options[1::2]):
+    if not command or len(options) % 2 != 1 or any(o not in ("--bind", "--lab") for o in options[1::2]):
         raise SystemExit(usage)
-    binds = [Path(folder) for folder in options[2::2]]
+    pairs = list(zip(options[1::2], options[2::2]))
+    binds = [Path(value) for option, value in pairs if option == "--bind"]
+    labs = [Path(value) for option, value in pairs if option == "--lab"]
     rootfs = Path(options[0]).resolve()
     if not (rootfs / "usr/bin").is_dir():
         raise SystemExit(f"stapbench.lab.enter: {rootfs} is not a rootfs (run: stapbench lab build)")
@@ -77,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         target = rootfs / str(folder).lstrip("/")
         target.mkdir(parents=True, exist_ok=True)
         _mount(["mount", "--rbind", str(folder), str(target)])
+    for state_dir in labs:
+        # held (inherited) by the command until it exits: one stap at a time per lab, each
+        # served by a fresh stapsh (see take_stapsh_turn)
+        take_stapsh_turn(state_dir)
     cwd = os.getcwd()
     os.chroot(rootfs)
     os.chdir(cwd if os.path.isdir(cwd) else "/")

@@ -451,7 +451,7 @@ class Lab:
         if not (self.sysroot / "usr/bin/stap").exists():
             raise LabError("the lab is not built: run 'stapbench lab build'")
         folders = [self.state_dir, *[Path(b) for b in binds]]
-        return enter_argv(self.sysroot, folders)
+        return enter_argv(self.sysroot, folders, lab_state=self.state_dir)
 
 
 def _http_get(url: str) -> int:
