@@ -111,3 +111,34 @@ def test_guest_files_hash_follows_their_content(tmp_path, monkeypatch):
     guestfiles.install(tmp_path / "rootfs")
     assert (tmp_path / "rootfs/opt/stapbench/nginx/conf/nginx.conf").read_text() == "# changed\n"
     assert os.access(tmp_path / "rootfs" / guestfiles.GUEST_INIT.lstrip("/"), os.X_OK)
+
+
+def test_stap_lab_magic_reports_a_lab_and_refuses_bad_arguments(labs):
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "stapbench")
+    try:
+        report = ip.run_line_magic("stap_lab", "status other")
+        assert report["name"] == "other" and report["state"] == "down"
+        assert report["remote"] == f"unix:{labs / 'labs/other/stapsh.sock'}"
+        with pytest.raises(UsageError, match="invalid choice"):
+            ip.run_line_magic("stap_lab", "reboot")
+        with pytest.raises(UsageError, match="stapbench lab build"):
+            ip.run_line_magic("stap_lab", "up other")  # nothing built in this test's folder
+    finally:
+        ip.run_line_magic("unload_ext", "stapbench")
+
+
+def test_doctor_says_what_the_lab_needs_and_how(labs, monkeypatch):
+    from stapbench.runner.doctor import check_lab, check_runtimes
+
+    checks = {c.name: c for c in check_lab()}
+    assert checks["lab build"].ok is None and "stapbench lab build" in checks["lab build"].remedy
+    assert checks["labs up"].ok is None and "stapbench lab up" in checks["labs up"].remedy
+    assert "GB free" in checks["lab disk"].found
+    assert {"lab qemu-system-x86_64", "lab debootstrap", "lab accel"} <= set(checks)
+    monkeypatch.setattr("stapbench.runner.doctor.kernel_runtime_missing", lambda: "no loadable kernel modules")
+    kernel = next(c for c in check_runtimes() if c.name == "runtime kernel")
+    assert "stapbench lab up" in kernel.remedy and "%%stap --remote lab" in kernel.remedy
