@@ -83,7 +83,7 @@ def bpf_baseline_seconds() -> float:
     run = stapbench.run(f'probe process("{nginx}").function("main") {{ println("main") }}',
                         runtime="bpf", cmd=f"{nginx} -V", timeout=120)
     elapsed = time.monotonic() - started
-    if "main" not in run.text:
+    if "main" not in run.text():
         raise SystemExit(f"the BPF baseline printed nothing: {run.status_line}")
     return elapsed
 
