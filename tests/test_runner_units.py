@@ -90,10 +90,20 @@ def test_shim_only_for_bpf_and_env_overrides(tmp_path, monkeypatch):
 
 
 def test_marker_is_appended_after_the_cell_lines():
-    script = script_with_marker("probe begin {\n  exit()\n}", MARK)
+    script = script_with_marker("probe begin {\n  exit()\n}", MARK, "bpf")
     lines = script.splitlines()
     assert lines[:3] == ["probe begin {", "  exit()", "}"]
-    assert MARK in lines[3] and len(lines) == 4
+    assert MARK in lines[3] and lines[3].startswith("probe begin") and len(lines) == 4
+
+
+def test_on_the_kernel_runtime_the_marker_waits_for_a_running_session():
+    """begin runs before the kprobes and uprobes are registered there: a one-shot timer says it."""
+    for runtime in (None, "kernel"):
+        lines = script_with_marker("probe begin { exit() }\n", MARK, runtime).splitlines()
+        assert lines[0] == "probe begin { exit() }"
+        (flag,) = [line.split()[1] for line in lines if line.startswith("global ")]
+        (timer,) = [line for line in lines if MARK in line]
+        assert timer.startswith("probe timer.ms(") and f"if (!{flag})" in timer and f"{flag} = 1" in timer
 
 
 @settings(max_examples=300, deadline=None)

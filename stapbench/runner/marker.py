@@ -1,8 +1,9 @@
 """The readiness marker: how the runner knows the probes are live.
 
-stapbench appends ``probe begin { printf("<marker>\\n") }`` at the *end* of
-the script, so the cell's line numbers stay the script's line numbers and the
-marker prints after every begin probe of the user's.  Its line is removed from
+stapbench appends ``probe begin { printf("<marker>\\n") }`` (on the kernel runtime, a
+one-shot timer probe: see :func:`script_with_marker`) at the *end* of the script, so the
+cell's line numbers stay the script's line numbers and the marker prints after every
+begin probe of the user's.  Its line is removed from
 the stdout fed to the parser (it is not the user's output) but stays in the
 raw transcript; :class:`MarkerFilter` does that on a stream split anywhere.
 """
@@ -16,9 +17,22 @@ def new_marker() -> str:
     return f"__stapbench_ready_{secrets.token_hex(8)}__"
 
 
-def script_with_marker(script: str, marker: str) -> str:
+def script_with_marker(script: str, marker: str, runtime: str | None = None) -> str:
+    """The script with the readiness probe appended.
+
+    On the kernel runtime (``runtime`` None or ``"kernel"``) ``begin`` probes run while
+    the module is still registering its kprobes and uprobes, before any other probe can
+    fire (checked in the lab: a request made at the ``begin`` line was not traced), so the
+    marker comes from the first tick of a timer instead: a timer probe runs only once the
+    session is running, with every probe registered.  stapbpf attaches every probe before
+    it runs ``begin``, so there ``begin`` says it.
+    """
     if script and not script.endswith("\n"):
         script += "\n"
+    if runtime in (None, "kernel"):
+        flag = "__stapbench_" + marker.strip("_").rsplit("_", 1)[-1]  # a global of our own
+        return script + (f'global {flag}\nprobe timer.ms(100) {{ if (!{flag}) {{ {flag} = 1; '
+                         f'printf("{marker}\\n") }} }}\n')
     return script + f'probe begin {{ printf("{marker}\\n") }}\n'
 
 
