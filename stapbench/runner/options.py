@@ -86,6 +86,8 @@ class RunOptions:
     #: start a watchdog process that stops stap if this process dies
     watchdog: bool = True
     env: dict[str, str] = field(default_factory=dict)  # added to stap's environment
+    #: stap --remote targets: lab names or stap URLs (runner.remote); two or more add --remote-prefix
+    remote: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         if self.runtime is not None and self.runtime not in RUNTIMES:
@@ -124,11 +126,17 @@ def stap_command(cmd: str | list[str] | tuple[str, ...]) -> str:
     return " ".join(shlex.quote(word) for word in as_argv(cmd))
 
 
-def build_stap_argv(options: RunOptions, script_path: str | os.PathLike) -> list[str]:
-    """stap's argv (without sudo) for a script file."""
+def build_stap_argv(options: RunOptions, script_path: str | os.PathLike,
+                    remote_urls: list[str] | None = None) -> list[str]:
+    """stap's argv (without sudo or a lab's launcher) for a script file; ``remote_urls``:
+    what ``options.remote`` resolved to (runner.remote), in the same order."""
     argv = [options.stap]
     if options.runtime:
         argv.append(f"--runtime={options.runtime}")
+    urls = list(options.remote if remote_urls is None else remote_urls)
+    argv += [f"--remote={url}" for url in urls]
+    if len(urls) > 1:
+        argv.append("--remote-prefix")  # one stream per host (runner.hoststreams)
     if options.last_pass is not None:
         argv.append(f"-p{options.last_pass}")
     if options.verbose:
@@ -181,6 +189,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="stop the run S seconds after the trigger exits (default 0.5; inf: keep running)")
     parser.add_argument("--timeout", type=float, metavar="S", help="stop the run after S seconds")
     parser.add_argument("--runtime", choices=RUNTIMES, help="stap runtime")
+    parser.add_argument("--remote", action="append", default=[], metavar="TARGET",
+                        help="run pass 5 on TARGET through stap's own --remote: a lab's name (stapbench lab up) "
+                             "or a URL stap takes (unix:SOCKET, ssh://HOST, user@host.domain); repeat for several hosts")
     parser.add_argument("-d", dest="modules", action="append", default=[], metavar="MODULE",
                         help="add symbol/unwind data for MODULE (stap -d)")
     parser.add_argument("--ldd", action="store_true", help="add the target's shared libraries (stap --ldd)")
@@ -216,6 +227,7 @@ def options_from_args(args: argparse.Namespace, **defaults) -> RunOptions:
     values["verbose"] = args.verbose
     values["check"] = args.check
     values["script_args"] = list(args.script_args)
+    values["remote"] = list(getattr(args, "remote", None) or [])
     if values.get("record") is not None:
         values["record"] = Path(values["record"]).expanduser()
     return RunOptions(**values)

@@ -4,7 +4,8 @@
 readiness-marker filter (the marker line is not the user's output), then each stream
 through its own :class:`~stapbench.parser.StreamParser`; the events go into the
 :class:`~stapbench.runner.record.RunRecord` and to the ``on_event`` callbacks.  A new
-stream, filter or per-event hook belongs here, so a live run and a replay stay alike.
+stream, filter or per-event hook belongs here, so a live run and a replay stay alike; a
+several-host run's stdout is split per host here too (:class:`~stapbench.runner.hoststreams.HostStdout`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Callable
 
 from ..model import Event
 from ..parser import StreamParser
+from .hoststreams import HostStdout
 from .marker import MarkerFilter
 from .record import RunRecord
 from .transcript import iter_chunks
@@ -51,6 +53,15 @@ class ParsePipeline:
         self._marker = MarkerFilter(record.marker)
         self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
         self._t: float | None = None  # arrival time of the last chunk fed
+        self._hosts: HostStdout | None = None  # stdout of a several-host run, split per host
+        if len(record.hosts) > 1:
+            self.split_hosts()
+
+    def split_hosts(self, on_host_bytes: Callable[[str, bytes], None] | None = None) -> None:
+        """stdout comes from several hosts (``--remote-prefix``): one stream, marker and
+        parser per host of ``record.hosts``; ``on_host_bytes(label, bytes)`` keeps each
+        host's own transcript."""
+        self._hosts = HostStdout([h["label"] for h in self.record.hosts], self.record.marker, on_host_bytes)
 
     def feed(self, stream: str, data: bytes, t: float | None = None) -> bool:
         """Parse a chunk that arrived ``t`` seconds into the run (the events it completes get
@@ -58,20 +69,30 @@ class ParsePipeline:
         marker (which is not parsed)."""
         if t is not None:
             self._t = t
+        if stream == "stdout" and self._hosts is not None:
+            events, found = self._hosts.feed(data)
+            self._deliver(events)
+            self._note_bpf_noise(self._hosts)
+            return found
         found = False
         if stream == "stdout":
             data, found = self._marker.feed(data)
         if data:
             parser = self._parsers[stream]
             self._deliver(parser.feed(data))
-            if parser.bpf_noise_lines and BPF_NOISE_NOTE not in self.record.notes:
-                self._note(BPF_NOISE_NOTE)
+            self._note_bpf_noise(parser)
         return found
+
+    def _note_bpf_noise(self, parser) -> None:
+        if parser.bpf_noise_lines and BPF_NOISE_NOTE not in self.record.notes:
+            self._note(BPF_NOISE_NOTE)
 
     def flush(self) -> None:
         """stap went quiet: emit what waits for a next line (a backtrace's end)."""
         for parser in self._parsers.values():
             self._deliver(parser.flush())
+        if self._hosts is not None:
+            self._deliver(self._hosts.flush())
 
     def close(self) -> None:
         tail = self._marker.close()
@@ -79,6 +100,8 @@ class ParsePipeline:
             self._deliver(self._parsers["stdout"].feed(tail))
         for parser in self._parsers.values():
             self._deliver(parser.close())
+        if self._hosts is not None:
+            self._deliver(self._hosts.close())
 
     def feed_recorded(self, folder: Path) -> bool:
         """Parse a run folder's streams in their recorded interleaving, flushing where stap

@@ -53,6 +53,8 @@ class RunRecord:
         self.stop_signal: str | None = None
         self.trigger_status: int | None = None
         self.replayed = False
+        #: the --remote targets, in order: {"spec", "url", "label", "sysroot"} (runner.remote)
+        self.hosts: list[dict] = []
 
     # --- contents ------------------------------------------------------------------
 
@@ -99,6 +101,16 @@ class RunRecord:
             reason += f", trigger exit status {self.trigger_status}"
         return f"[stap exited with status {self.exit_status} after {took:.1f} s{reason}; transcript: {self.folder}]"
 
+    def sysroot_for(self, host: str | None) -> Path | None:
+        """Where the files of ``host`` (an event's ``host``; None on a one-host run) are on
+        this machine: a lab's rootfs; None for this machine's own files."""
+        if host is None and len(self.hosts) == 1:
+            host = self.hosts[0]["label"]
+        for target in self.hosts:
+            if target["label"] == host and target.get("sysroot"):
+                return Path(target["sysroot"])
+        return None
+
     # --- meta.json -------------------------------------------------------------------
 
     def meta(self) -> dict:
@@ -123,6 +135,7 @@ class RunRecord:
             "stop_signal": self.stop_signal,
             "trigger_status": self.trigger_status,
             "events_total": self.events_total,
+            "hosts": self.hosts,
             "notes": self.notes,
         }
 
@@ -148,6 +161,7 @@ class RunRecord:
                      "trigger_status"):
             setattr(record, name, meta.get(name))
         record.notes = list(meta.get("notes") or [])
+        record.hosts = [h for h in meta.get("hosts") or [] if isinstance(h, dict) and "label" in h]
         return record
 
 

@@ -34,6 +34,7 @@ from .options import RunOptions, build_stap_argv
 from .pipeline import IDLE_FLUSH_S, ParsePipeline, call_each
 from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
 from .record import RunRecord
+from .remote import RemoteError, resolve_targets, stap_launcher
 from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
 from .transcript import SCRIPT, TranscriptWriter, new_run_dir, prepare_record_dir
 from .trigger import Trigger, trigger_failure
@@ -209,8 +210,17 @@ class Run:
         record.folder = prepare_record_dir(opts.record) if opts.record else new_run_dir(opts.transcript_dir)
         script_path = record.folder / SCRIPT
         script_path.write_text(
-            script_with_marker(self.script, self.marker) if self.marker else self.script, encoding="utf-8")
-        stap_argv = build_stap_argv(opts, script_path)
+            script_with_marker(self.script, self.marker, opts.runtime) if self.marker else self.script, encoding="utf-8")
+        try:
+            targets = resolve_targets(opts.remote) if opts.remote else []
+            # a lab's stap runs in the lab's rootfs (the launcher), seeing the script's folder
+            launcher = stap_launcher(targets, [record.folder])
+        except RemoteError as exc:
+            self._finish_without_process(f"--remote: {exc}")
+            raise RunError(f"--remote: {exc}") from exc
+        record.hosts = [{"spec": t.spec, "url": t.url, "label": t.label,
+                         "sysroot": str(t.sysroot) if t.sysroot else None} for t in targets]
+        stap_argv = launcher + build_stap_argv(opts, script_path, [t.url for t in targets] if targets else None)
         if opts.runtime == "bpf" and not opts.check:
             note = bpf_format_note(self.script)
             if note:
@@ -231,6 +241,8 @@ class Run:
         record.started_at = time.time()
         record.write_meta()
         self._writer = TranscriptWriter(record.folder)
+        if len(targets) > 1:
+            self._pipeline.split_hosts(on_host_bytes=self._writer.write_host)
         try:
             self._proc = spawn_stap(self.argv, env)
         except Exception as exc:
@@ -386,6 +398,8 @@ class Run:
         pid = self.options.pid
         if pid is None or not self.options.stop_when_target_exits or self._stopper is not None:
             return
+        if self.options.remote:  # the pid is the target host's, not this machine's
+            return
         now = time.monotonic()
         if now < self._next_target_check:
             return
@@ -465,7 +479,7 @@ class Run:
         if group_members(proc.pid):
             stop_group(proc.pid, grace=0.0, term_grace=self.options.term_grace,
                        is_done=lambda: True, log=self._note)
-        if self.options.runtime == "bpf":
+        if self.options.runtime == "bpf" and not self.options.remote:
             # a stapbpf killed on the way (SIGKILL) leaves its probe points in the kernel
             note = cleanup_note(*remove_stale_stap_uprobes())
             if note:

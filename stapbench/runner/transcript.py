@@ -6,6 +6,8 @@ Layout (every file plain, so a folder can be inspected or attached to a bug):
 ``stdout.bin``    stap's stdout, byte for byte (probe output)
 ``stderr.bin``    stap's stderr, byte for byte (stap's own messages)
 ``trigger.bin``   the trigger command's output (stdout and stderr together)
+``stdout@HOST.bin`` a several-host run (``--remote`` twice or more): each host's own stdout,
+                  its ``N: `` prefixes taken off (stdout.bin keeps the merged stream)
 ``index.jsonl``   one line per chunk in arrival order: ``{"s": "stdout", "n": 42, "t": 0.0123}``
                   (stream, byte count, seconds since start), so a replay feeds the
                   streams in the order they arrived
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 from typing import Iterator
@@ -81,11 +84,25 @@ class TranscriptWriter:
         self._index.flush()
         return t
 
+    def write_host(self, label: str, data: bytes) -> None:
+        """Append to one host's stdout (``stdout@HOST.bin``; a replay splits stdout.bin again,
+        so these are not indexed)."""
+        key = ("host", label)
+        f = self._files.get(key)
+        if f is None:
+            f = self._files[key] = open(self.folder / host_stdout_file(label), "ab", buffering=0)
+        f.write(data)
+
     def close(self) -> None:
         for f in self._files.values():
             f.close()
         self._files.clear()
         self._index.close()
+
+
+def host_stdout_file(label: str) -> str:
+    """The file name of a host's stdout: its label with anything but ``[A-Za-z0-9._-]`` as ``_``."""
+    return "stdout@" + re.sub(r"[^A-Za-z0-9._-]", "_", label) + ".bin"
 
 
 def write_meta(folder: Path, meta: dict) -> None:
