@@ -4,10 +4,12 @@ for option handling and output rate limiting; the real stap is in test_notebook_
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 
 import pytest
+from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from stapbench.magics.output import TextRunDisplay
@@ -53,15 +55,49 @@ def test_expanded_values_reach_stap_as_literal_arguments(shell, monkeypatch, cap
     assert not (tmp_path / "PWNED").exists()
 
 
-def test_bad_options_give_a_message_not_a_traceback(shell, capsys):
-    shell.run_cell_magic("stap", "-x notanumber", "probe begin {}")
-    assert "%%stap: argument -x/--pid: invalid int value" in capsys.readouterr().out
-    shell.run_cell_magic("stap", "-x 1 -c true", "probe begin {}")
-    assert "either pid (-x) or cmd (-c)" in capsys.readouterr().out
-    shell.run_cell_magic("stap", "-G {undefined_name}", "probe begin {}")
-    assert "cannot expand '{undefined_name}'" in capsys.readouterr().out
-    shell.run_cell_magic("stap", "--help", "probe begin {}")
-    assert "--trigger" in capsys.readouterr().out
+@pytest.mark.parametrize("line, cell, message", [
+    ("-x notanumber", "probe begin {}", "%%stap: argument -x/--pid: invalid int value"),
+    ("-x 1 -c true", "probe begin {}", "either pid (-x) or cmd (-c)"),
+    ("-G {undefined_name}", "probe begin {}", "cannot expand '{undefined_name}'"),
+    ("--runtime nosuch", "probe begin {}", "argument --runtime: invalid choice"),
+    ("--trigger", "probe begin {}", "--trigger needs a command"),
+    ("--timeout 'unclosed", "probe begin {}", "No closing quotation"),
+    ("--out r", "\n", "the cell has no script"),
+])
+def test_a_bad_line_fails_the_cell_with_a_usage_error(shell, line, cell, message):
+    """A UsageError: IPython shows it without a traceback and the cell fails (Run All stops)."""
+    with pytest.raises(UsageError, match=re.escape(message)):
+        shell.run_cell_magic("stap", line, cell)
+    result = shell.run_cell(f"%%stap {line}\n{cell}")
+    assert isinstance(result.error_in_exec, UsageError)
+
+
+def test_stap_help_works_on_an_empty_cell(shell, capsys):
+    result = shell.run_cell("%%stap --help")  # what a cell holding only that line sends
+    assert result.success
+    out = capsys.readouterr().out
+    assert out.startswith("%%stap [-h]") and "--trigger CMD" in out and "--bg" in out
+    # the options come from the runner's one definition, shared with `stapbench run`
+    assert "--after-trigger S" in out and "--record PATH" in out
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("view", "'bogus'", "expected any of ['auto', 'widget', 'text']"),
+    ("final_view", "'keep'", "expected any of ['accompany', 'replace']"),
+    ("runtime", "'bogus'", "StapMagics.runtime must be 'auto', ''"),
+    ("max_lines", "0", "should not be less than 1"),
+    ("timeout", "0", "StapMagics.timeout must be a number of seconds above 0"),
+    ("max_updates_per_second", "0", "should not be less than 0.1"),
+])
+def test_config_refuses_a_bad_value_when_it_is_set(shell, caplog, name, value, message):
+    magics = next(c for c in shell.configurables if type(c).__name__ == "StapMagics")
+    before = getattr(magics, name)
+    try:
+        shell.run_line_magic("config", f"StapMagics.{name} = {value}")
+        assert getattr(magics, name) == before
+        assert message in caplog.text  # IPython's %config reports the refusal
+    finally:
+        shell.config.StapMagics.pop(name, None)  # %config keeps what it was given in the shell's config
 
 
 def test_terminal_output_is_capped_and_counts_what_it_leaves_out(shell, monkeypatch, capsys):
@@ -85,9 +121,12 @@ def test_bg_run_and_stap_stop(shell, monkeypatch, capsys):
     bg = shell.user_ns["bg"]
     assert bg.running and bg.wait_ready(10)
     time.sleep(0.5)
+    capsys.readouterr()
     shell.run_line_magic("stap_stop", "")
     assert bg.finished.is_set() and bg.stop_reason == "stopped"
     assert bg.events_total >= 5
+    said = capsys.readouterr().out.strip().splitlines()[-1]
+    assert said.startswith("%stap_stop: stopped bg (") and f"transcript: {bg.folder}" in said
     shell.run_line_magic("stap_stop", "")
     assert "no background run is going" in capsys.readouterr().out
 
@@ -100,6 +139,8 @@ def test_stap_stop_all_and_by_name(shell, monkeypatch):
     a, b, c = (shell.user_ns[n] for n in "abc")
     shell.run_line_magic("stap_stop", "a")
     assert a.finished.is_set() and b.running and c.running
+    with pytest.raises(UsageError, match="nosuch is not a stapbench Run"):
+        shell.run_line_magic("stap_stop", "nosuch")
     shell.run_line_magic("stap_stop", "--all")
     assert b.finished.is_set() and c.finished.is_set()
     assert {a.stop_reason, b.stop_reason, c.stop_reason} == {"stopped"}
@@ -128,7 +169,7 @@ def test_a_flood_of_100k_lines_a_second_is_coalesced(fake_stap, tmp_path, monkey
     monkeypatch.setenv("FAKE_STAP_LINES", "400000")
     r = Run("probe begin {}", stap=str(fake_stap), transcript_dir=tmp_path)
     # the handle stands for what display(display_id=True) returns in a kernel
-    display = TextRunDisplay(r, max_lines=100, max_rate=10, handle=_Handle()).start()
+    display = TextRunDisplay(r, max_lines=100, max_rate=10, handle=_Handle()).show()
     r.start().wait()
     display.finish()
     took = r.ended_at - r.ready_at
@@ -157,15 +198,14 @@ def test_record_then_replay_shows_the_same_output(shell, monkeypatch, capsys, tm
     assert [e.raw for e in again.events] == [e.raw for e in shell.user_ns["r"].events]
     hits = [line for line in replayed.splitlines() if line.startswith("hit ")]
     assert hits == [line for line in first.splitlines() if line.startswith("hit ")] == [f"hit {n}" for n in range(30)]
-    shell.run_cell_magic("stap", "--record {where}", "probe begin {}")
-    assert "already holds a recorded run" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="already holds a recorded run"):
+        shell.run_cell_magic("stap", "--record {where}", "probe begin {}")
 
 
 def test_a_missing_stap_is_reported(shell, capsys, tmp_path):
     shell.run_line_magic("config", f"StapMagics.stap_path = {str(tmp_path / 'no-such-stap')!r}")
-    shell.run_cell_magic("stap", "--out r", "probe begin {}")
-    out = capsys.readouterr().out
-    assert "%%stap: could not start" in out and "no-such-stap" in out
+    with pytest.raises(UsageError, match="%%stap: could not start .*no-such-stap"):
+        shell.run_cell_magic("stap", "--out r", "probe begin {}")
     r = shell.user_ns["r"]
     assert r.finished.is_set() and r.stop_reason == "error"
 
@@ -255,3 +295,23 @@ def test_a_run_in_a_cell_shows_as_the_run(shell, monkeypatch):
         assert "text/html" not in data and data["text/plain"].startswith("<stapbench Run finished")
     finally:
         shell.run_line_magic("load_ext", "stapbench")
+
+
+def test_run_all_stops_at_a_cell_with_a_bad_line(fake_stap, tmp_path):
+    """In a real kernel, as Run All runs a notebook: the broken %%stap cell fails, with the
+    reason, and the cells after it do not run."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in (
+        f"%load_ext stapbench\n%config StapMagics.stap_path = {str(fake_stap)!r}",
+        "%%stap -x notanumber\nprobe begin {}",
+        "ran_after = True",
+    )]
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    with pytest.raises(nbclient.exceptions.CellExecutionError) as failed:
+        client.execute()
+    assert failed.value.ename == "UsageError"
+    assert "%%stap: argument -x/--pid: invalid int value: 'notanumber'" in failed.value.evalue
+    assert nb.cells[2].execution_count is None and not nb.cells[2].outputs

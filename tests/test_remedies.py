@@ -12,7 +12,7 @@ import pytest
 from stapbench.model import Diagnostic
 from stapbench.parser import parse_bytes
 from stapbench.runner.options import RunOptions
-from stapbench.views import render_diagnostic_html, render_diagnostic_text
+from stapbench.views import RenderContext, render_diagnostic_html, render_diagnostic_text
 from stapbench.views.diagnostics import suggestions_label
 from stapbench.views.remedies import remedies
 from tests.support.paths import SAMPLES
@@ -53,8 +53,8 @@ def test_print_ubacktrace_on_bpf_points_to_the_kernel_runtime_not_to_stap_guesse
     assert "python_print_backtrace" in diag.similar  # what stap offers: spelled alike, unrelated
     [(_, text)] = advised([diag])
     assert "print_ubacktrace() is part of the kernel runtime" in text and "--runtime kernel" in text
-    html = render_diagnostic_html(diag, cell_source='probe process(@1).function("handle_request") {\n  print_ubacktrace()\n}',
-                                  script_path="<input>")
+    html = render_diagnostic_html(diag, RenderContext(
+        cell_source='probe process(@1).function("handle_request") {\n  print_ubacktrace()\n}', script_path="<input>"))
     dom = assert_inert(html)
     assert "kernel runtime" in dom.find(cls="stapbench-remedy").text()
     assert "no fix here" in dom.find(cls="stapbench-suggestions").text()
@@ -147,9 +147,9 @@ def test_unrelated_suggestions_are_no_fix_buttons_in_the_widget():
         b"print_java_backtrace): identifier 'print_ubacktrace' at <input>:2:3\n"
         b"        source:   print_ubacktrace()\n                  ^\n\n") if d.kind == "semantic"]
     assert diag.similar == ["python_print_backtrace", "print_java_backtrace"]
-    view = DiagnosticView(diag, cell_source=cell)
+    view = DiagnosticView(diag, context=RenderContext(cell_source=cell))
     assert view.buttons == []
     assert "no fix here" in view.message.value and "what to do:" in view.message.value
     typo = diagnostics(b"semantic error: unresolved function execnam (similar: execname): "
                        b"identifier 'execnam' at <input>:1:2\n        source: x\n")[0]
-    assert [b.description for b in DiagnosticView(typo, cell_source="probe begin { execnam() }\n").buttons] == ["execname"]
+    assert [b.description for b in DiagnosticView(typo, context=RenderContext(cell_source="probe begin { execnam() }\n")).buttons] == ["execname"]

@@ -18,15 +18,15 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 SETUP = """
 from pathlib import Path
 from stapbench.parser import parse_bytes
-from stapbench.views import RunView
+from stapbench.views import RenderContext, RunView
 fixtures = Path("tests/fixtures/views")
 events = parse_bytes((fixtures / "hits.txt").read_bytes() + (fixtures / "xss.txt").read_bytes()
                      + (fixtures / "cell_errors.txt").read_bytes())
 """
 
 RUN = """
-view = RunView(final={final!r}, cell_source=(fixtures / "cell.stp").read_text(),
-               script_path="/tmp/stapbench-cell/script.stp")
+view = RunView(final={final!r}, context=RenderContext(cell_source=(fixtures / "cell.stp").read_text(),
+                                                   script_path="/tmp/stapbench-cell/script.stp"))
 view.show()
 view.push(events)
 view.close()

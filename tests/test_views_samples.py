@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from stapbench.model import Backtrace, Diagnostic, StructDump, VarsDump
 from stapbench.parser import parse_bytes
-from stapbench.views import render_html, render_text
+from stapbench.views import RenderContext, render_html, render_text
 from stapbench.views.diagnostics import diagnostic_key
 from tests.support.paths import sample_files
 
@@ -62,5 +62,5 @@ def test_samples_are_there_when_the_folder_is(samples_dir):
 ]), max_size=40).map(b"".join))
 def test_any_bytes_render_inert(data):
     events = parse_bytes(data)
-    assert_inert(render_html(events, cell_source="probe x\n"))
-    render_text(events, cell_source="probe x\n")
+    assert_inert(render_html(events, context=RenderContext(cell_source="probe x\n")))
+    render_text(events, context=RenderContext(cell_source="probe x\n"))

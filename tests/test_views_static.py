@@ -11,7 +11,7 @@ import pytest
 from stapbench.model import Atom, Backtrace, Diagnostic, Frame, Member, Struct, StructDump, Summary, TextLine
 from stapbench.parser import parse_bytes
 from stapbench.views import (
-    apply_suggestion, group_events, infer_expression, probe_counts, render_backtrace_html,
+    RenderContext, apply_suggestion, group_events, infer_expression, probe_counts, render_backtrace_html,
     render_diagnostic_html, render_diagnostic_text, render_html, render_struct_html, render_struct_text,
     render_summary_html, render_text, render_vars_html, text_key,
 )
@@ -145,7 +145,7 @@ CELL = (FIX / "cell.stp").read_text()
 
 def test_diagnostic_on_the_cell_line_with_caret_under_the_column():
     diag = events_of("cell_errors.txt")[0]
-    dom = parse(render_diagnostic_html(diag, cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp"))
+    dom = parse(render_diagnostic_html(diag, RenderContext(cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp")))
     box = dom.find(cls="stapbench-diagnostic")
     assert box.attrs["data-cell-line"] == "3" and box.attrs["data-column"] == "10"
     assert "stapbench-sev-error" in box.classes
@@ -163,7 +163,7 @@ def test_diagnostic_on_the_cell_line_with_caret_under_the_column():
 
 def test_diagnostic_elsewhere_uses_stap_source_line_and_caret():
     diag = events_of("cell_errors.txt")[0]
-    dom = parse(render_diagnostic_html(diag, cell_source=CELL, script_path="/other/script.stp"))
+    dom = parse(render_diagnostic_html(diag, RenderContext(cell_source=CELL, script_path="/other/script.stp")))
     box = dom.find(cls="stapbench-diagnostic")
     assert "data-cell-line" not in box.attrs
     src, caret = box.find("pre", "stapbench-stap-source").text().split("\n")
@@ -180,7 +180,7 @@ def test_pass_failure_man_reference_and_tip_are_text():
 
 def test_diagnostic_text_render_has_cell_line_and_caret():
     diag = events_of("cell_errors.txt")[0]
-    text = render_diagnostic_text(diag, cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp")
+    text = render_diagnostic_text(diag, RenderContext(cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp"))
     lines = text.splitlines()
     assert lines[0].startswith("ERROR (semantic): unresolved function printff") and "[cell line 3, column 10]" in lines[0]
     assert lines[1] == "  3 | " + CELL.splitlines()[2]
@@ -262,7 +262,7 @@ def test_long_run_render_is_bounded_but_keeps_errors_and_counts():
 
 
 def test_render_text_covers_every_kind():
-    text = render_text(events_of("hits.txt") + events_of("cell_errors.txt"), cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp")
+    text = render_text(events_of("hits.txt") + events_of("cell_errors.txt"), context=RenderContext(cell_source=CELL, script_path="/tmp/stapbench-cell/script.stp"))
     for needle in ("ngx_close_connection: fd=7 c=1", "#0  handle_leaf+0x0 [demo] {\u21a9 returning from}",
                    "-> print with $c->log$", "[cell line 3, column 10]", "DATA LOSS", "17 probe hits skipped"):
         assert needle in text, needle
@@ -278,7 +278,7 @@ PAYLOADS = ["<script>", "<img src=x onerror=alert(1)>", "<img src=x onerror=aler
 def test_xss_payloads_show_as_text_everywhere():
     events = events_of("xss.txt")
     assert {e.type for e in events} == {"text", "backtrace", "struct", "diagnostic", "listing"}
-    html = render_html(events, cell_source='probe begin { x<script>("<img src=x onerror=alert(6)>") }\n')
+    html = render_html(events, context=RenderContext(cell_source='probe begin { x<script>("<img src=x onerror=alert(6)>") }\n'))
     dom = assert_inert(html)
     text = dom.text()
     for payload in PAYLOADS:
@@ -317,8 +317,8 @@ def test_a_diagnostic_stap_repeats_is_shown_once():
             b"                  ^\n\n")
     events = parse_bytes(data, stream="stderr")
     assert len(events) == 3
-    html = render_html(events, cell_source="probe x {\n  printf(\"%d\\n\", $c->numbr)\n  foo()\n}\n",
-                       script_path="/r/script.stp")
+    html = render_html(events, context=RenderContext(cell_source="probe x {\n  printf(\"%d\\n\", $c->numbr)\n  foo()\n}\n",
+                                                 script_path="/r/script.stp"))
     assert html.count('class="stapbench-diagnostic ') == 2
     assert html.count("stapbench-repeat-diagnostic") == 1
     text = render_text(events)

@@ -15,7 +15,7 @@ from stapbench.model import Backtrace, Diagnostic, TextLine
 from stapbench.parser import parse_bytes
 from stapbench.runner.run import Run
 from stapbench.symbols import Symbolizer
-from stapbench.views import BacktraceView, DiagnosticView, EventLogView, RunView, ValueTreeView
+from stapbench.views import BacktraceView, DiagnosticView, EventLogView, RenderContext, RunView, ValueTreeView
 from tests.test_views_symbols import composed  # noqa: F401  (fixture)
 
 from .test_views_dom import assert_inert, parse
@@ -109,7 +109,7 @@ def test_value_tree_view_is_collapsible_html_with_expressions():
 def test_diagnostic_view_fix_buttons_apply_the_suggestion():
     cell = (FIX / "cell.stp").read_text()
     diag = events_of("cell_errors.txt")[0]
-    view = DiagnosticView(diag, cell_source=cell, script_path="/tmp/stapbench-cell/script.stp")
+    view = DiagnosticView(diag, context=RenderContext(cell_source=cell, script_path="/tmp/stapbench-cell/script.stp"))
     assert [b.description for b in view.buttons] == diag.similar
     assert not any(b.disabled for b in view.buttons)
     seen = []
@@ -127,7 +127,7 @@ def test_diagnostic_view_fix_buttons_apply_the_suggestion():
 
 def test_diagnostic_view_escapes_messages():
     diag = next(e for e in events_of("xss.txt") if isinstance(e, Diagnostic))
-    view = DiagnosticView(diag, cell_source='probe begin { x<script>("<img src=x onerror=alert(6)>") }\n')
+    view = DiagnosticView(diag, context=RenderContext(cell_source='probe begin { x<script>("<img src=x onerror=alert(6)>") }\n'))
     dom = assert_inert(view.message.value)
     assert "x<script>y" in dom.text()
     assert view.buttons[1].description == "<img src=x onerror=alert(5)>"  # button text, not HTML

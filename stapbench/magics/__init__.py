@@ -1,4 +1,5 @@
-"""Magics layer: ``%load_ext stapbench`` registers ``%%stap``, ``%stap_stop``, ``%stap_doctor``, and
+"""Magics layer: ``%load_ext stapbench`` registers ``%%stap``, ``%stap_stop``, ``%stap_replay``,
+``%stap_list``, ``%stap_doctor``, and
 the display of ``Run`` objects (a cell holding a run bound with ``--out`` shows the run: its status,
 notes and static render, through :func:`stapbench.views.runrender.run_bundle`)."""
 
@@ -9,7 +10,7 @@ _magics = None
 
 def load_ipython_extension(ipython):
     global _magics
-    from .stap import StapMagics
+    from .stap import StapMagics, _give_empty_stap_cells_a_body
 
     _magics = StapMagics(shell=ipython)
     ipython.register_magics(_magics)
@@ -20,6 +21,8 @@ def load_ipython_extension(ipython):
 
     authoring.load(ipython, _magics)
     authoring.register_magics(ipython, _magics)  # %stap_probes
+    if _give_empty_stap_cells_a_body not in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.append(_give_empty_stap_cells_a_body)
     _display_formatter(ipython).for_type(_run_class(), _show_run)
     # IPython has no shutdown event; runs are stopped by the runner's atexit
     # handler (kernel shutdown) and their watchdogs (kernel killed).
@@ -30,6 +33,10 @@ def unload_ipython_extension(ipython):
     from . import authoring
 
     authoring.unload(ipython)
+    from .stap import _give_empty_stap_cells_a_body
+
+    if _give_empty_stap_cells_a_body in ipython.input_transformers_cleanup:
+        ipython.input_transformers_cleanup.remove(_give_empty_stap_cells_a_body)
     if _magics is not None:
         _magics.stop_all()
         if _magics in ipython.configurables:  # so %config finds the next one only

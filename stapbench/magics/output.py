@@ -37,7 +37,9 @@ def _in_kernel(shell) -> bool:
 
 
 class TextRunDisplay:
-    """Follows a :class:`~stapbench.runner.Run`; attach before ``run.start()``."""
+    """Follows a :class:`~stapbench.runner.Run`; attach before ``run.start()``.  A
+    :class:`~stapbench.views.display.RunDisplay`: ``show()``, ``close()`` (the run ended),
+    ``finish()`` (wait for the final render)."""
 
     def __init__(self, run, *, shell=None, max_lines: int = 200, max_rate: float = 10.0, stream=None,
                  handle=None):
@@ -64,12 +66,12 @@ class TextRunDisplay:
         run.on_trigger_output.append(self._on_trigger_output)
         run.on_note.append(lambda text: self._mark())
         run.on_ready.append(lambda _run: self._mark())
-        run.on_end.append(self._on_end)
+        run.on_end.append(lambda _run: self.close())
         self._thread = None
         for event in run.events:  # a replayed (already finished) run
             self._on_event(event)
         if run.finished.is_set():
-            self._on_end(run)
+            self.close()
 
     # --- fed from the run's reader thread ---------------------------------------
 
@@ -94,7 +96,8 @@ class TextRunDisplay:
             self._trigger_tail.extend(_clip(line) for line in lines)
         self._mark()
 
-    def _on_end(self, _run) -> None:
+    def close(self) -> None:
+        """The run ended: the updater makes its last render and stops."""
         self._ended = True
         self._mark()
 
@@ -103,7 +106,7 @@ class TextRunDisplay:
 
     # --- rendering ----------------------------------------------------------------
 
-    def start(self) -> "TextRunDisplay":
+    def show(self) -> "TextRunDisplay":
         """Show the output and start the updater thread."""
         if self._live and self._handle is None:
             from IPython.display import display
@@ -123,10 +126,12 @@ class TextRunDisplay:
                 return
             time.sleep(self.interval)  # the rate limit: at most one update per interval
 
-    def finish(self, timeout: float = 5.0) -> None:
+    def finish(self, timeout: float = 5.0) -> bool:
         """Wait for the final update (call after the run finished)."""
         if self._thread is not None:
             self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return self._ended
 
     def _refresh(self) -> None:
         if cleanup.exiting:

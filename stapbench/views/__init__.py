@@ -5,6 +5,7 @@ widget classes import ipywidgets/anywidget lazily through ``__getattr__`` so
 the command line and the static renders work without them.
 """
 
+from .context import RenderContext
 from .backtrace import frame_kinds, render_backtrace_html, render_backtrace_text
 from .diagnostics import (
     apply_suggestion, render_diagnostic_html, render_diagnostic_text, render_summary_html,
@@ -29,7 +30,7 @@ _WIDGETS = {
 }
 
 __all__ = [
-    "Group", "Grouper", "apply_suggestion", "frame_kinds", "group_events", "infer_expression",
+    "Group", "Grouper", "RenderContext", "apply_suggestion", "frame_kinds", "group_events", "infer_expression",
     "probe_counts", "render_backtrace_html", "render_backtrace_text", "render_diagnostic_html",
     "render_diagnostic_text", "render_html", "render_listings_html", "render_listings_text",
     "render_probe_listing_html", "render_probe_listing_text",

@@ -1,12 +1,12 @@
 """stap's errors and warnings on the cell line that caused them, and the run summary.
 
-A diagnostic whose file is the cell's script (``script_path``: the same path,
-the same file through symlinks, or a relative path it ends with) or ``<input>`` (``stap -e``) is shown on the cell's
-own line, taken from ``cell_source`` (``line - line_offset``; the runner may
-put lines before the cell), with a caret under its column.  Otherwise the
-``source:`` line stap printed is shown with stap's caret.  stap's
-suggestions become fix chips; :func:`apply_suggestion` computes the fixed
-cell for a chip.
+A diagnostic whose file is the cell's script (the context's ``script_path``: the same
+path, the same file through symlinks, or a relative path it ends with) or ``<input>``
+(``stap -e``) is shown on the cell's own line, taken from the context's ``cell_source``
+(see :class:`~stapbench.views.context.RenderContext`), numbered as the notebook editor
+numbers it, with a caret under its column.  Otherwise the ``source:`` line stap printed is
+shown with stap's caret.  stap's suggestions become fix chips; :func:`apply_suggestion`
+computes the fixed cell for a chip.
 """
 
 from __future__ import annotations
@@ -17,38 +17,13 @@ import re
 from ..authoring.highlight import stap_html  # the cell line, highlighted as SystemTap
 from ..model import Diagnostic, Summary
 from ._html import attrs, classes, esc
+from .context import NO_CONTEXT, RenderContext
 from .remedies import remedies
 
 _IDENT = re.compile(r"[$@]?[A-Za-z_][\w.:]*\Z")
 _FUNCTION_NAME = re.compile(r'(\.function\(")([^"@]*)')
 # "unable to find member 'numbr' for struct ngx_connection_s (alternatives: number, ...)": operator '->' at the column
 _MISSING_MEMBER = re.compile(r"member '([A-Za-z_]\w*)'")
-
-
-def is_cell_file(file: str | None, script_path=None) -> bool:
-    if file is None:
-        return False
-    if file == "<input>":
-        return True
-    if not script_path:
-        return False
-    script = str(script_path)
-    if file == script:
-        return True
-    if not os.path.isabs(file):  # stap printed the path it was given, relative to its cwd
-        return script.endswith(os.sep + file)
-    return os.path.realpath(file) == os.path.realpath(script)
-
-
-def cell_line(diag: Diagnostic, cell_source: str | None, script_path=None, line_offset: int = 0) -> tuple[int, str] | None:
-    """(1-based cell line number, its text) when the diagnostic points into the cell."""
-    if cell_source is None or diag.line is None or not is_cell_file(diag.file, script_path):
-        return None
-    number = diag.line - line_offset
-    lines = cell_source.splitlines()
-    if not 1 <= number <= len(lines):
-        return None
-    return number, lines[number - 1]
 
 
 def caret_prefix(line: str, column0: int) -> str:
@@ -101,14 +76,14 @@ def _severity(diag: Diagnostic) -> str:
     return diag.severity if diag.severity in ("error", "warning", "info") else "info"
 
 
-def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, script_path=None,
-                           line_offset: int = 0) -> str:
+def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT) -> str:
     sev = _severity(diag)
-    located = cell_line(diag, cell_source, script_path, line_offset)
+    located = context.cell_line(diag)
     where = ""
     code = ""
     if located is not None:
-        number, text = located
+        script_line, text = located
+        number = context.editor_line(script_line)
         where = f"cell line {number}" + (f", column {diag.column}" if diag.column else "")
         col0 = (diag.column - 1) if diag.column else None
         caret = ""
@@ -146,7 +121,7 @@ def render_diagnostic_html(diag: Diagnostic, *, cell_source: str | None = None, 
     tag, head_tag = ("details", "summary") if harmless else ("div", "div")
     note = ' <span class="stapbench-muted">(harmless here)</span>' if harmless else ""
     return (f'<{tag} class="{classes("stapbench-diagnostic", f"stapbench-sev-{sev}", "stapbench-harmless" if harmless else None)}"'
-            f'{attrs(data_severity=sev, data_kind=diag.kind, data_file=diag.file, data_line=diag.line, data_column=diag.column, data_cell_line=located[0] if located else None)}>'
+            f'{attrs(data_severity=sev, data_kind=diag.kind, data_file=diag.file, data_line=diag.line, data_column=diag.column, data_cell_line=number if located else None)}>'
             f'<{head_tag}><span class="stapbench-severity">{esc(sev)}</span>'
             f'<span class="stapbench-kind stapbench-muted">{esc(diag.kind)}</span> '
             f'<span class="stapbench-message">{esc(diag.message)}</span>{where_html}{note}</{head_tag}>'
@@ -171,12 +146,12 @@ def _chip_title(diag: Diagnostic, suggestion: str) -> str:
     return f"use {suggestion!r}"
 
 
-def render_diagnostic_text(diag: Diagnostic, *, cell_source: str | None = None, script_path=None,
-                           line_offset: int = 0) -> str:
+def render_diagnostic_text(diag: Diagnostic, context: RenderContext = NO_CONTEXT) -> str:
     out = [f"{_severity(diag).upper()} ({diag.kind}): {diag.message}"]
-    located = cell_line(diag, cell_source, script_path, line_offset)
+    located = context.cell_line(diag)
     if located is not None:
-        number, text = located
+        script_line, text = located
+        number = context.editor_line(script_line)
         out[0] += f"  [cell line {number}" + (f", column {diag.column}]" if diag.column else "]")
         out.append(f"  {number} | {text}")
         if diag.column:

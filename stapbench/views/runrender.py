@@ -8,12 +8,9 @@ cell holding ``live`` (a run bound with ``--out live``) shows the run, not its r
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ._html import esc, wrap_root
+from .context import RenderContext
 from .static import render_html, render_text
-
-SCRIPT_NAME = "script.stp"  # the runner writes the cell to RUN_FOLDER/script.stp
 
 
 def header_bundle(status: str | None, notes: list[str]) -> tuple[str, str]:
@@ -65,11 +62,10 @@ def trigger_bundle(run) -> tuple[str, str]:
 
 def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
     """``{"text/html", "text/plain"}`` of a run (finished or running: what it has so far)."""
-    options = dict(symbolizer=symbolizer, cell_source=getattr(run, "script", None),
-                   script_path=Path(run.folder) / SCRIPT_NAME if getattr(run, "folder", None) else None)
+    context = RenderContext.for_run(run, symbolizer=symbolizer)
     events = getattr(run, "events", [])  # Run.events is already a copy, taken under the run's lock
     status = run.status_line() if hasattr(run, "status_line") else None
     head_html, head_text = header_bundle(status, list(getattr(run, "notes", [])))
     trig_html, trig_text = trigger_bundle(run)
-    return {"text/html": head_html + trig_html + render_html(events, **options),
-            "text/plain": head_text + trig_text + render_text(events, **options)}
+    return {"text/html": head_html + trig_html + render_html(events, context=context),
+            "text/plain": head_text + trig_text + render_text(events, context=context)}

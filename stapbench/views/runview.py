@@ -26,7 +26,6 @@ updates that output with the final static render:
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 import ipywidgets as W
 
@@ -35,7 +34,8 @@ from ._html import esc, wrap_root
 from .diagnostics import diagnostic_key, render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
-from .runrender import SCRIPT_NAME, header_bundle, trigger_bundle
+from .context import RenderContext
+from .runrender import header_bundle, trigger_bundle
 from .static import EventWindow, render_html, render_text
 from .valuetree import dwarf_types_for
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView
@@ -68,16 +68,16 @@ def default_symbolizer():
 
 
 class RunView:
-    def __init__(self, run=None, *, symbolizer=None, cell_source: str | None = None, script_path=None,
-                 line_offset: int = 0, final: str = "replace", log_options: dict | None = None,
-                 static_limit: int = 2000):
+    def __init__(self, run=None, *, context: RenderContext | None = None, symbolizer=None,
+                 final: str = "replace", log_options: dict | None = None, static_limit: int = 2000):
         if final not in ("replace", "accompany"):
             raise ValueError("final must be 'replace' or 'accompany'")
+        if context is None:
+            context = RenderContext(symbolizer=default_symbolizer() if symbolizer is None else (symbolizer or None))
+        elif symbolizer is not None:
+            raise TypeError("give the symbolizer in the context, or alone")
         self.run = run
-        self.symbolizer = default_symbolizer() if symbolizer is None else (symbolizer or None)
-        self._cell_source = cell_source
-        self._script_path = script_path
-        self.line_offset = line_offset
+        self._context = context
         self.final = final
         self.closed = False
         self._closed_event = threading.Event()  # set once the final render is in place
@@ -116,16 +116,14 @@ class RunView:
 
     # ------------------------------------------------------------------ inputs
     @property
-    def cell_source(self) -> str | None:
-        if self._cell_source is None and self.run is not None:
-            return getattr(self.run, "script", None)
-        return self._cell_source
+    def context(self) -> RenderContext:
+        """The view's context, with the run's script and script path where it gave none
+        (the run's folder exists once the run started)."""
+        return self._context if self.run is None else self._context.with_run(self.run)
 
     @property
-    def script_path(self):
-        if self._script_path is None and self.run is not None and getattr(self.run, "folder", None):
-            return Path(self.run.folder) / SCRIPT_NAME
-        return self._script_path
+    def symbolizer(self):
+        return self._context.symbolizer
 
     def attach(self, run) -> None:
         """Follow a Run: its events so far, then its callbacks; close when it ends."""
@@ -236,8 +234,7 @@ class RunView:
             return
         views = self._diagnostic_views
         for d in diags[len(views):]:
-            views.append(DiagnosticView(d, cell_source=self.cell_source, script_path=self.script_path,
-                                        line_offset=self.line_offset, fixes=self._fixes_of(d)))
+            views.append(DiagnosticView(d, context=self.context, fixes=self._fixes_of(d)))
         notes = []
         if total_diags > len(diags):
             notes.append(f"\u2026 and {total_diags - len(diags)} more diagnostics (in the event log)")
@@ -254,12 +251,13 @@ class RunView:
 
     def _fixes_of(self, diagnostic) -> list:
         """Whole-script fixes (stapbench.authoring.fixes), fed the run's diagnostics in order."""
-        if self.cell_source is None or diagnostic.severity != "error":
+        cell_source = self.context.cell_source
+        if cell_source is None or diagnostic.severity != "error":
             return []
         if getattr(self, "_fix_finder", None) is None:
             from ..authoring.fixes import FixFinder
 
-            self._fix_finder = FixFinder(self.cell_source)
+            self._fix_finder = FixFinder(cell_source)
         try:
             return self._fix_finder.fixes(diagnostic)
         except Exception:  # a fix is a help, never a reason for the run's view to fail
@@ -281,8 +279,7 @@ class RunView:
             elif isinstance(e, (StructDump, VarsDump)):
                 views.append(ValueTreeView(e, types=types))
             elif isinstance(e, Diagnostic):
-                views.append(DiagnosticView(e, cell_source=self.cell_source, script_path=self.script_path,
-                                            line_offset=self.line_offset))
+                views.append(DiagnosticView(e, context=self.context))
         self.detail.children = views
 
     # ------------------------------------------------------------------ output
@@ -290,13 +287,11 @@ class RunView:
         # the log's lock too: its ingest updates the counts the render reads (order: log, then ours,
         # as on the flush path, which calls _refresh under the log's lock)
         with self.log.lock, self._lock:
-            return render_html(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
-                               script_path=self.script_path, line_offset=self.line_offset)
+            return render_html(self.window, context=self.context)
 
     def static_text(self) -> str:
         with self.log.lock, self._lock:
-            return render_text(self.window, symbolizer=self.symbolizer, cell_source=self.cell_source,
-                               script_path=self.script_path, line_offset=self.line_offset)
+            return render_text(self.window, context=self.context)
 
     def _run_status(self) -> str | None:
         status_line = getattr(self.run, "status_line", None)

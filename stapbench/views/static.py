@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
 from ._html import attrs, esc, wrap_root
+from .context import RenderContext
 from .backtrace import backtrace_signature, render_backtrace_html, render_backtrace_text, render_repeat_html
 from .diagnostics import (
     diagnostic_key, render_diagnostic_html, render_diagnostic_text, render_summary_html, render_summary_text,
@@ -98,11 +99,9 @@ def _counts_html(counter: ProbeCounter) -> str:
 
 
 class _Renderer:
-    def __init__(self, *, symbolizer, cell_source, script_path, line_offset, types, expressions):
-        self.symbolizer = symbolizer
-        self.cell_source = cell_source
-        self.script_path = script_path
-        self.line_offset = line_offset
+    def __init__(self, *, context: RenderContext, types, expressions):
+        self.context = context
+        self.symbolizer = context.symbolizer
         self.types = types
         self.expressions = expressions or {}
         self.context_frame = None  # the current hit's probed frame, for DWARF types
@@ -135,8 +134,7 @@ class _Renderer:
                 return (f'<div class="stapbench-muted stapbench-repeat-diagnostic">{esc(note)}</div>'
                         if html_or_text is render_diagnostic_html else note)
             self.seen_diagnostics.add(key)
-            return html_or_text(e, cell_source=self.cell_source, script_path=self.script_path,
-                                line_offset=self.line_offset)
+            return html_or_text(e, self.context)
         return html_or_text(e)
 
     def backtrace_html(self, bt: Backtrace) -> str:
@@ -206,21 +204,28 @@ def _window(events, limit: int, head: int) -> EventWindow:
     return events if isinstance(events, EventWindow) else EventWindow(limit, head).extend(events)
 
 
-def render_html(events, *, symbolizer=None, cell_source: str | None = None, script_path=None,
-                line_offset: int = 0, types: Mapping[str, str] | None = None,
+def _context(context: RenderContext | None, symbolizer) -> RenderContext:
+    if context is not None and symbolizer is not None:
+        raise TypeError("give the symbolizer in the context, or alone")
+    return context if context is not None else RenderContext(symbolizer=symbolizer)
+
+
+def render_html(events, *, context: RenderContext | None = None, symbolizer=None,
+                types: Mapping[str, str] | None = None,
                 expressions: Mapping[str, str] | None = None, limit: int = 2000, head: int = 200,
                 title: str | None = None) -> str:
     """Self-contained HTML (inline scoped CSS, no JS, no external resources) of a run's events.
 
     ``events``: any iterable of events, or an :class:`EventWindow` a live view
-    filled as the run went.  ``types`` maps expressions (``"$c"``,
+    filled as the run went.  ``context``: the cell and symbolizer
+    (:class:`~stapbench.views.context.RenderContext`); ``symbolizer`` alone is
+    short for ``RenderContext(symbolizer=...)``.  ``types`` maps expressions (``"$c"``,
     ``"$c->log"``) to type names; by default they come from the run's own
     ``-L`` listings.  ``expressions`` maps a dump's prefix to its root
     expression, for prefixes that don't name it.
     """
     w = _window(events, limit, head)
-    r = _Renderer.for_window(w, symbolizer=symbolizer, cell_source=cell_source, script_path=script_path,
-                             line_offset=line_offset, types=types, expressions=expressions)
+    r = _Renderer.for_window(w, context=_context(context, symbolizer), types=types, expressions=expressions)
     parts = [f'<div class="stapbench-title">{esc(title)}</div>'] if title else []
     if len(w.counter.counts) > 1 or w.counter.total > 1:
         parts.append(_counts_html(w.counter))
@@ -254,13 +259,12 @@ def _runs_html(r: _Renderer, events: list[Event]) -> list[str]:
     return parts
 
 
-def render_text(events, *, symbolizer=None, cell_source: str | None = None, script_path=None,
-                line_offset: int = 0, types: Mapping[str, str] | None = None,
+def render_text(events, *, context: RenderContext | None = None, symbolizer=None,
+                types: Mapping[str, str] | None = None,
                 expressions: Mapping[str, str] | None = None, limit: int = 2000, head: int = 200) -> str:
     """Plain text of a run's events (same selection rules as :func:`render_html`)."""
     w = _window(events, limit, head)
-    r = _Renderer.for_window(w, symbolizer=symbolizer, cell_source=cell_source, script_path=script_path,
-                             line_offset=line_offset, types=types, expressions=expressions)
+    r = _Renderer.for_window(w, context=_context(context, symbolizer), types=types, expressions=expressions)
     out = [r.text(e) for e in w.kept]
     out += [r.text(e) for e in w.head]
     if w.omitted:

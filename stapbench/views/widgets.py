@@ -18,6 +18,7 @@ import traitlets as T
 from ..model import Backtrace, Diagnostic, StructDump, VarsDump
 from ._html import esc, wrap_root
 from ._repr import StaticReprMixin
+from .context import NO_CONTEXT, RenderContext
 from .backtrace import PROBLEM_LABELS, analyse, module_basename, problems_html, render_backtrace_html, render_backtrace_text
 from .diagnostics import apply_suggestion, render_diagnostic_html, render_diagnostic_text, suggestions_label
 from .source import snippet_html
@@ -139,14 +140,12 @@ class DiagnosticView(StaticReprMixin, W.VBox):
 
     fixed_source = T.Unicode("", allow_none=True)
 
-    def __init__(self, diagnostic: Diagnostic, *, cell_source: str | None = None, script_path=None,
-                 line_offset: int = 0, fixes=None, **kwargs):
+    def __init__(self, diagnostic: Diagnostic, *, context: RenderContext = NO_CONTEXT, fixes=None, **kwargs):
         """``fixes``: ranked whole-script fixes (stapbench.authoring.fixes); when there are any they
         replace the suggestion buttons with a FixBar (one click rewrites the cell)."""
         self.diagnostic = diagnostic
-        self.cell_source = cell_source
-        self.script_path = script_path
-        self.line_offset = line_offset
+        self.context = context
+        cell_source = context.cell_source
         self._callbacks: list[Callable[[str, str], None]] = []
         self.message = W.HTML(self.static_html())
         self.buttons = []
@@ -158,7 +157,7 @@ class DiagnosticView(StaticReprMixin, W.VBox):
             self.fix_bar = FixBar(fixes)
         suggestions = diagnostic.similar if suggestions_label(diagnostic) == "did you mean" and not fixes else []
         for suggestion in suggestions:
-            fixed = (apply_suggestion(cell_source, diagnostic, suggestion, line_offset=line_offset)
+            fixed = (apply_suggestion(cell_source, diagnostic, suggestion, line_offset=context.line_offset)
                      if cell_source is not None else None)
             button = W.Button(description=suggestion, tooltip=f"use {suggestion}", disabled=fixed is None,
                               layout=W.Layout(width="auto"))
@@ -179,8 +178,9 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self._callbacks.append(callback)
 
     def apply(self, suggestion: str, fixed: str | None = None) -> str | None:
-        if fixed is None and self.cell_source is not None:
-            fixed = apply_suggestion(self.cell_source, self.diagnostic, suggestion, line_offset=self.line_offset)
+        if fixed is None and self.context.cell_source is not None:
+            fixed = apply_suggestion(self.context.cell_source, self.diagnostic, suggestion,
+                                     line_offset=self.context.line_offset)
         if fixed is None:
             return None
         self.fixed_source = fixed
@@ -191,10 +191,7 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         return fixed
 
     def static_html(self) -> str:
-        return wrap_root(render_diagnostic_html(self.diagnostic, cell_source=self.cell_source,
-                                                script_path=self.script_path, line_offset=self.line_offset),
-                         kind="diagnostic")
+        return wrap_root(render_diagnostic_html(self.diagnostic, self.context), kind="diagnostic")
 
     def static_text(self) -> str:
-        return render_diagnostic_text(self.diagnostic, cell_source=self.cell_source, script_path=self.script_path,
-                                      line_offset=self.line_offset)
+        return render_diagnostic_text(self.diagnostic, self.context)
