@@ -43,7 +43,8 @@ def test_quickstart_notebook_runs_with_nbclient(stap_bpf, tmp_path):
     assert len(pids) == 1 and "[stap exited with status 0" in run_out
     check_out = next(text for first, text in by_source.items() if first.startswith("%%stap --check"))
     # in a kernel the run shows as a RunView: the error is placed on the cell's line and column
-    assert "unresolved function no_such_function" in check_out and "[cell line 3, column 3]" in check_out
+    # in the editor's numbering: the %%stap line is line 1
+    assert "unresolved function no_such_function" in check_out and "[cell line 4, column 3]" in check_out
     diag_cell = next(text for first, text in by_source.items() if first.startswith("[(d.kind"))
     assert "('semantic',\n  3,\n  3," in diag_cell
     bg_out = next(text for first, text in by_source.items() if first.startswith("%%stap --bg"))

@@ -111,8 +111,10 @@ def check_typo(nb, html: str | None = None) -> None:
     (default: the cell's own saved output)."""
     c = cell(nb, TYPO_CELL)
     lines = c.source.splitlines()
-    line_no = next(i for i, text in enumerate(lines) if TYPO_TOKEN in text)  # 0 is the %%stap line
-    column = lines[line_no].index(TYPO_TOKEN) + len("$c") + 1  # stap points at the '->' operator
+    # stap numbers the script (the cell without its %%stap line); the view gives the editor's
+    # number, where the %%stap line is line 1
+    line_no = next(i for i, text in enumerate(lines) if TYPO_TOKEN in text) + 1
+    column = lines[line_no - 1].index(TYPO_TOKEN) + len("$c") + 1  # stap points at the '->' operator
     dom = parse(html if html is not None else output_data(c, "text/html"))
     errors = [d for d in dom.find_all(cls="stapbench-diagnostic") if "numbr" in d.text()]
     assert errors, "no diagnostic about numbr"
@@ -356,7 +358,7 @@ def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_se
 
     # the typo: on its cell line, stap's first alternative offered as a fix
     typo = goto_cell(page, TYPO_CELL)
-    diag = typo.locator('.stapbench-diagnostic[data-kind="semantic"][data-cell-line="2"]').first
+    diag = typo.locator('.stapbench-diagnostic[data-kind="semantic"][data-cell-line="3"]').first
     diag.wait_for(state="visible", timeout=TIMEOUT_MS)
     assert "unable to find member 'numbr'" in diag.inner_text()
     assert typo.locator(".stapbench-fix", has_text="number").first.is_visible()
@@ -381,7 +383,7 @@ def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_se
     branch.locator("summary").first.click()
     assert '"127.0.0.1"' in branch.locator('li[data-path="$c->addr_text->data"]').inner_text()
     typo = goto_cell(page, TYPO_CELL)
-    diag = typo.locator('.stapbench-diagnostic[data-cell-line="2"]').first
+    diag = typo.locator('.stapbench-diagnostic[data-cell-line="3"]').first
     diag.wait_for(state="visible", timeout=TIMEOUT_MS)
-    assert "cell line 2, column 33" in diag.locator(".stapbench-where").inner_text()
+    assert "cell line 3, column 33" in diag.locator(".stapbench-where").inner_text()
     shot(page, "workbench_flow_reopened_no_kernel")

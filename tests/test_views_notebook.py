@@ -80,3 +80,27 @@ def test_nbconvert_html_shows_the_run(executed):
     for root in roots[:2]:
         assert len(root.find_all("tr", "stapbench-frame")) == 9
         assert root.find(cls="stapbench-diagnostic", data_cell_line="3")
+
+
+def test_twenty_runs_add_little_css_to_the_saved_notebook():
+    """The stylesheet goes into the page once (one output and the one style widget carry it),
+    not into every view of every run: a notebook of 20 runs, saved with its widget state as
+    nbclient saves it, holds under 40 KB of CSS in all (it held 2.4 MB)."""
+    import re
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(SETUP)] + [
+        nbformat.v4.new_code_cell(RUN.format(final="accompany")) for _ in range(20)]
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=True,
+                            resources={"metadata": {"path": str(PROJECT)}}).execute()
+    saved = nbformat.writes(nb)
+    assert "application/vnd.jupyter.widget-state+json" in nb.metadata.get("widgets", {})
+    css = sum(len(m) for m in re.findall(r"<style>(.*?)</style>", saved))
+    print(f"notebook {len(saved) / 1024:.0f} KiB, CSS {css / 1024:.1f} KiB")
+    assert css < 40_000, css
+    # the first run's static twin carries the stylesheet for the page, the others only the
+    # small rules that pick the widget or the twin
+    twins = [c.outputs[1].data["text/html"] for c in nb.cells[1:]]
+    assert ".stapbench{font-family" in twins[0]
+    assert not any(".stapbench{font-family" in t for t in twins[1:])
+    assert all(".jupyter-widgets-disconnected" in t for t in twins)

@@ -133,7 +133,7 @@ def test_struct_text_render_is_an_indented_tree_with_expressions():
     dump = first(events_of("hits.txt"), StructDump)
     text = render_struct_text(dump)
     lines = text.splitlines()
-    assert lines[0] == "$c"
+    assert lines[0] == "$c$"  # titled as the script wrote it
     assert "  .log = {...}   -> print with $c->log$" in lines
     assert "    .log = {...}   -> print with $c->pool->log$" in lines
 

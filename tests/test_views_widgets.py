@@ -316,3 +316,62 @@ def test_run_view_static_render_while_events_stream_from_another_thread():
         thread.join()
     view.close()
     assert view.log.total_events == view.window.total > 0
+
+
+def _widget_state():
+    """(models, bytes of state) of every widget alive in this process: what a page reload
+    fetches from the kernel before it can draw any widget."""
+    import json
+
+    from ipywidgets.widgets.widget import _instances
+
+    widgets = list(_instances.values())
+    return len(widgets), sum(len(json.dumps(w.get_state(), default=str)) for w in widgets)
+
+
+def test_a_run_views_widget_state_stays_small_and_selections_do_not_pile_up():
+    events = events_of("hits.txt", "cell_errors.txt")
+    RunView(symbolizer=False, final="accompany")  # the page's shared style widget exists from here on
+    models0, bytes0 = _widget_state()
+    view = RunView(symbolizer=False, final="accompany", log_options={"min_interval": 0.0})
+    view.push(events)
+    view.close()
+    models1, bytes1 = _widget_state()
+    # the stylesheet is in no widget of the run: the page's one style widget carries it (it was
+    # in each HTML widget's value, 12 KB nine times a run, 100 KB of state in all)
+    from ipywidgets.widgets.widget import _instances
+
+    from stapbench.views._html import PageStyle
+
+    styled = [w for w in _instances.values() if "<style>" in str(getattr(w, "value", ""))]
+    assert styled == [PageStyle.widget()]
+    assert bytes1 - bytes0 < 60_000, bytes1 - bytes0
+    hits = [row["id"] for row in view.log.rows]
+    for n in range(20):  # a user clicking through the hits
+        view.log.selected = hits[n % len(hits)]
+    models2, _ = _widget_state()
+    view.log.selected = hits[0]
+    models3, _ = _widget_state()
+    assert models3 - models1 <= models2 - models1 < 60  # the last selection's views only
+
+
+def test_each_diagnostic_shows_once_and_stap_tips_once_a_session():
+    """stap's messages sit above the log, each once (they were also log rows); its Tip
+    (README.Debian, printed after every error) is folded, and left out of the next runs."""
+    events = events_of("cell_errors.txt")
+    tips = {t for e in events if isinstance(e, Diagnostic) for t in e.tips}
+    assert any("README.Debian" in t for t in tips)
+    first = RunView(symbolizer=False, log_options={"min_interval": 0.0})
+    first.push(events)
+    first.close()
+    assert first.diagnostics_box.children
+    assert [r for r in first.log.rows if r["kind"] in ("error", "warning")] == []
+    assert first.log.total_events == len(events)  # still counted
+    shown = "".join(d.message.value for d in first.diagnostics_box.children if isinstance(d, DiagnosticView))
+    tip = parse(shown).find("details", "stapbench-tip")
+    assert tip is not None and "README.Debian" in tip.text()
+    later = RunView(context=RenderContext(tips_said=frozenset(tips)), log_options={"min_interval": 0.0})
+    later.push(events)
+    later.close()
+    assert "README.Debian" not in later.static_html() and "README.Debian" not in later.static_text()
+    assert "README.Debian" in first.static_text()

@@ -134,6 +134,7 @@ class StapMagics(Magics, Configurable):
         self._displays = weakref.WeakKeyDictionary()  # run -> its RunDisplay
         self._symbolizer_cache = None
         self._auto_said = False  # the note on what 'auto' picked was shown
+        self._tips_said: set[str] = set()  # stap's Tip: lines shown in this session's runs
 
     # --- %%stap ---------------------------------------------------------------------
 
@@ -233,13 +234,20 @@ class StapMagics(Magics, Configurable):
             from ..views.context import RenderContext
 
             context = RenderContext(symbolizer=self._symbolizer(), cell_source=cell,
-                                    first_line=2 if from_cell else 1)
+                                    first_line=2 if from_cell else 1, tips_said=frozenset(self._tips_said))
+            if run.finished.is_set():  # a replay
+                self._remember_tips(run)
+            else:
+                run.on_end.append(self._remember_tips)
             display = RunView(run, context=context, final=self.final_view)
         else:
             display = TextRunDisplay(run, shell=self.shell, max_lines=self.max_lines,
                                      max_rate=self.max_updates_per_second)
         display.show()
         return display
+
+    def _remember_tips(self, run: Run) -> None:
+        self._tips_said.update(t for d in run.diagnostics for t in d.tips)
 
     def _symbolizer(self):
         """One symbolizer (its caches) per set of source roots, shared by the runs' views."""
@@ -325,7 +333,7 @@ class StapMagics(Magics, Configurable):
 
         from ..runner.listing import list_probes
         from ..views import render_probe_listing_html, render_probe_listing_text
-        from ..views._html import wrap_root
+        from ..views._html import PageStyle, wrap_root
 
         m = _LIST_OPTIONS.match(line)
         args = parse_argstring(self.stap_list, line[:m.end()])
@@ -340,8 +348,8 @@ class StapMagics(Magics, Configurable):
                                                if d.severity == "error"]
         if result.timed_out:
             problems.append(f"stap -L did not answer within {self.timeout or 300.0:.0f} s")
-        display({"text/html": wrap_root(render_probe_listing_html(pattern, result.listings, result.suggestions,
-                                                                  problems), kind="listing"),
+        display({"text/html": PageStyle.once() + wrap_root(render_probe_listing_html(
+                     pattern, result.listings, result.suggestions, problems), kind="listing"),
                  "text/plain": render_probe_listing_text(pattern, result.listings, result.suggestions, problems)},
                 raw=True)
         return None

@@ -30,6 +30,8 @@ class RenderContext:
     #: the number the notebook editor gives the script's first line: 2 in a ``%%stap`` cell,
     #: whose line 1 is the magic line the runner removed; 1 for a script shown on its own
     first_line: int = 1
+    #: stap's ``Tip:`` lines said in an earlier run of the session: not said again
+    tips_said: frozenset[str] = frozenset()
 
     @classmethod
     def for_run(cls, run, **values) -> "RenderContext":

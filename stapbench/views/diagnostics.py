@@ -114,7 +114,9 @@ def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT
             f'<code class="stapbench-chip stapbench-chip-fix"{attrs(data_suggestion=s, title=_chip_title(diag, s))}>{esc(s)}</code>'
             for s in diag.similar) + "</div>")
     man = "".join(f'<div class="stapbench-man">see <code>man {esc(m)}</code></div>' for m in diag.man)
-    tips = "".join(f'<div class="stapbench-tip"><b>Tip:</b> {esc(_tip(t))}</div>' for t in diag.tips)
+    # stap's tips are general advice (README.Debian after every error): folded, once a session
+    tips = "".join(f'<details class="stapbench-tip"><summary><b>Tip</b> from stap</summary>{esc(_tip(t))}</details>'
+                   for t in diag.tips if t not in context.tips_said)
     where_html = f' <span class="stapbench-where">{esc(where)}</span>' if where else ""
     # a message that changes nothing here (see remedies) folds to its first line
     harmless = any(r.harmless for r in advice)
@@ -169,7 +171,7 @@ def render_diagnostic_text(diag: Diagnostic, context: RenderContext = NO_CONTEXT
     if diag.similar:
         out.append(f"  {suggestions_label(diag, advice)}: " + ", ".join(diag.similar))
     out += [f"  see: man {m}" for m in diag.man]
-    out += [f"  Tip: {_tip(t)}" for t in diag.tips]
+    out += [f"  Tip: {_tip(t)}" for t in diag.tips if t not in context.tips_said]
     return "\n".join(out)
 
 

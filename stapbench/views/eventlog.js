@@ -9,6 +9,11 @@
 // .stapbench-log-filter, .stapbench-log-order, .stapbench-log-older,
 // .stapbench-log-newer, .stapbench-log-status, .stapbench-count[data-key].
 
+// "1 event", "2 events"
+function count(n, word) {
+  return `${n} ${n === 1 ? word : word + "s"}`;
+}
+
 function el(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
@@ -65,7 +70,7 @@ function render({ model, el: root }) {
     older.disabled = page >= pages - 1;
     const fin = model.get("finished") ? "finished" : "live";
     status.textContent =
-      `${fin} \u00b7 ${model.get("total_events")} events, ${model.get("total_hits")} hits \u00b7 ` +
+      `${fin} \u00b7 ${count(model.get("total_events"), "event")}, ${count(model.get("total_hits"), "hit")} \u00b7 ` +
       `${matched} matching of ${model.get("retained")} kept \u00b7 page ${page + 1}/${pages}`;
     if (document.activeElement !== filter && filter.value !== model.get("filter_text")) {
       filter.value = model.get("filter_text");

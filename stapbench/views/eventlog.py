@@ -30,7 +30,7 @@ import anywidget
 import traitlets as T
 
 from ..model import Backtrace, Diagnostic, Event, StructDump, TextLine, VarsDump
-from ._html import esc, wrap_root
+from ._html import count, esc, wrap_root
 from ._repr import StaticReprMixin
 from .grouping import Group, Grouper, ProbeCounter
 from .valuetree import render_struct_text, render_vars_text
@@ -114,8 +114,12 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
     finished = T.Bool(False).tag(sync=True)
 
     def __init__(self, *, max_groups: int = 10000, page_size: int = 200, min_interval: float = 0.1,
-                 max_counts: int = 50, clock=time.monotonic, schedule=None, **kwargs):
+                 max_counts: int = 50, list_diagnostics: bool = True, clock=time.monotonic, schedule=None,
+                 **kwargs):
+        """``list_diagnostics``: stap's messages get rows too (False where the view shows them
+        apart, as RunView does: the same error twice says nothing new; they are still counted)."""
         super().__init__(page_size=min(max(page_size, 1), MAX_PAGE), **kwargs)
+        self.list_diagnostics = list_diagnostics
         self.max_groups = max_groups
         self.min_interval = min_interval
         self.max_counts = max_counts
@@ -148,7 +152,7 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
     def _ingest(self, event: Event) -> None:
         self._events_seen += 1
         group, new = self._grouper.feed(event)
-        if not new:
+        if not new or (not self.list_diagnostics and isinstance(group.head, Diagnostic)):
             return
         groups = self._groups
         if len(groups) == groups.maxlen:
@@ -292,9 +296,9 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
             + "".join(f'<details><summary>{esc(item["label"])}</summary><pre>{esc(item["text"])}</pre></details>'
                       for item in self._row(g)["items"])
             for g in recent)
-        note = (f'<div class="stapbench-muted">{self._grouper.next_id} groups, {self._events_seen} '
-                f"events; the last {len(recent)} are shown</div>")
-        return wrap_root(counts + note + body, kind="log")
+        note = (f'<div class="stapbench-muted">{count(self._grouper.next_id, "group")}, '
+                f"{count(self._events_seen, 'event')}; the last {len(recent)} are shown</div>")
+        return wrap_root(counts + note + body, kind="log", style=True)
 
     def static_text(self) -> str:
         with self._lock:

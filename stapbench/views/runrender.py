@@ -8,13 +8,22 @@ cell holding ``live`` (a run bound with ``--out live``) shows the run, not its r
 
 from __future__ import annotations
 
-from ._html import esc, wrap_root
+import re
+
+from ._html import PageStyle, esc, wrap_root
 from .context import RenderContext
 from .static import render_html, render_text
 
 
-def header_bundle(status: str | None, notes: list[str]) -> tuple[str, str]:
-    """(html, text) of a run's status line and notes, to put above its events."""
+# what a note asks only while the run goes on (the runner's interrupt note)
+_WHILE_RUNNING = re.compile(r";\s*press again to kill it")
+
+
+def header_bundle(status: str | None, notes: list[str], *, ended: bool = False) -> tuple[str, str]:
+    """(html, text) of a run's status line and notes, to put above its events; ``ended``: the
+    run is over, so what a note asked the user to do while it ran is left out."""
+    if ended:
+        notes = [_WHILE_RUNNING.sub("", n) for n in notes]
     html = text = ""
     if status:
         html += wrap_root(f'<div class="stapbench-status">{esc(status)}</div>', kind="status")
@@ -65,7 +74,9 @@ def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
     context = RenderContext.for_run(run, symbolizer=symbolizer)
     events = getattr(run, "events", [])  # Run.events is already a copy, taken under the run's lock
     status = run.status_line() if hasattr(run, "status_line") else None
-    head_html, head_text = header_bundle(status, list(getattr(run, "notes", [])))
+    finished = getattr(run, "finished", None)
+    head_html, head_text = header_bundle(status, list(getattr(run, "notes", [])),
+                                         ended=finished is not None and finished.is_set())
     trig_html, trig_text = trigger_bundle(run)
-    return {"text/html": head_html + trig_html + render_html(events, context=context),
+    return {"text/html": PageStyle.once() + head_html + trig_html + render_html(events, context=context, style=False),
             "text/plain": head_text + trig_text + render_text(events, context=context)}

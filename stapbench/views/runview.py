@@ -30,7 +30,7 @@ import threading
 import ipywidgets as W
 
 from ..model import Backtrace, Diagnostic, Event, Listing, StructDump, Summary, TextLine, VarsDump
-from ._html import esc, wrap_root
+from ._html import PageStyle, count, esc, wrap_root
 from .diagnostics import diagnostic_key, render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
@@ -38,15 +38,19 @@ from .context import RenderContext
 from .runrender import header_bundle, trigger_bundle
 from .static import EventWindow, render_html, render_text
 from .valuetree import dwarf_types_for
-from .widgets import BacktraceView, DiagnosticView, ValueTreeView
+from .widgets import BacktraceView, DiagnosticView, ValueTreeView, close_widget_tree
 
 MAX_DIAGNOSTIC_VIEWS = 50
 MAX_LISTING_ROWS = 5000
 
 
+# ipywidgets marks a view whose model is gone from the kernel (a kernel restart, a dead kernel)
+# with .jupyter-widgets-disconnected: the twin shows then, the stale widget hides
 _TWIN_CSS = (
-    ".jp-OutputArea:has(.stapbench-run-view) .jp-OutputArea-child:has(.stapbench-twin){display:none}"
+    ".jp-OutputArea:has(.stapbench-run-view:not(.jupyter-widgets-disconnected))"
+    " .jp-OutputArea-child:has(.stapbench-twin){display:none}"
     ".jp-OutputArea:has(.stapbench-twin) .jp-OutputArea-child:has(.stapbench-live-fallback){display:none}"
+    ".jp-OutputArea:has(.stapbench-twin) .jp-OutputArea-child:has(.jupyter-widgets-disconnected){display:none}"
     # a widget output that can't render ("Loading widget...", "model not found") has no mime type
     ".jp-OutputArea:has(.stapbench-twin) .jp-OutputArea-child:not(:has(.stapbench-run-view))"
     ":not(:has(.stapbench-twin)):not(:has([data-mime-type])){display:none}"
@@ -94,7 +98,8 @@ class RunView:
         self._handle = None
         self._static_handle = None
 
-        self.log = EventLogView(**(log_options or {}))
+        # stap's messages show above the log, each once (DiagnosticView): not again as log rows
+        self.log = EventLogView(**{"list_diagnostics": False, **(log_options or {})})
         # the log groups and counts the same events: the static window shares its counts
         self.window = EventWindow(limit=static_limit, counter=self.log.counter)
         self.status = W.HTML(self._status_html())
@@ -106,8 +111,8 @@ class RunView:
         self.detail = W.VBox()
         self.detail.add_class("stapbench-detail")
         # errors and data loss first: they say how far to trust what follows
-        self.widget = W.VBox([self.status, self.notes, self.summary, self.diagnostics_box, self.listing, self.log,
-                              self.detail])
+        self.widget = W.VBox([PageStyle.widget(), self.status, self.notes, self.summary, self.diagnostics_box,
+                              self.listing, self.log, self.detail])
         self.widget.add_class("stapbench-run-view")
         self.log.observe(self._refresh, names="total_events")
         self.log.observe(self._select, names="selected")
@@ -137,6 +142,19 @@ class RunView:
         self.push(list(getattr(run, "events", [])))
         if getattr(run, "finished", None) is not None and run.finished.is_set():
             self.close()
+        else:
+            threading.Thread(target=self._tick, name="stapbench-run-status", daemon=True).start()
+
+    def _tick(self, interval: float = 1.0) -> None:
+        """The status line's elapsed time (and compiling -> probes live) moves on while the run
+        goes, events or not (a quiet --bg run); it stops when the run ends."""
+        while not self._closed_event.wait(interval):
+            if self.closed:
+                return
+            try:
+                self.status.value = self._status_html()
+            except Exception:  # the kernel is going away: nothing to update
+                return
 
     def _on_event(self, event: Event) -> None:
         # called once per event on the runner's reader thread: keep it short
@@ -152,7 +170,7 @@ class RunView:
                 return
             self._run_notes.append(text)
             notes = list(self._run_notes)
-        self.notes.value = header_bundle(None, notes)[0]
+        self.notes.value = header_bundle(None, notes, ended=self.closed)[0]
 
     def push(self, events) -> None:
         """Add events (from any thread); the views update at most 10 times a second."""
@@ -171,7 +189,7 @@ class RunView:
         if isinstance(e, Diagnostic):
             key = diagnostic_key(e)
             if key in self._diagnostic_keys:
-                # one view per distinct message; the repeats are counted (and all in the log)
+                # one view per distinct message; the repeats are counted (all are in the transcript)
                 self._diagnostic_repeats += 1
                 self._dirty = True
                 return
@@ -194,14 +212,16 @@ class RunView:
             return
         self.closed = True
         self.log.finish()
-        if self.run is not None and getattr(self.run, "trigger_argv", None):
-            with self._lock:
-                notes = list(self._run_notes)
-            self.notes.value = header_bundle(None, notes)[0] + trigger_bundle(self.run)[0]
         self._refresh()
+        with self._lock:
+            notes = list(self._run_notes)
+        trigger = (trigger_bundle(self.run)[0] if self.run is not None and getattr(self.run, "trigger_argv", None)
+                   else "")
+        if notes or trigger:
+            self.notes.value = header_bundle(None, notes, ended=True)[0] + trigger
         if self._handle is not None:
             if self.final == "replace":
-                self._handle.update(self._static_bundle(), raw=True)
+                self._handle.update(self._static_bundle(PageStyle.once()), raw=True)
             else:
                 self._handle.update(self._repr_mimebundle_(), raw=True)
                 if self._static_handle is not None:
@@ -219,7 +239,7 @@ class RunView:
         state = "finished" if self.closed else "running"
         status = self._run_status() or f"stap run {state}"
         return wrap_root(f'<div class="stapbench-status" data-state="{state}">{esc(status)} '
-                         f"{self.window.total} events</div>", kind="status")
+                         f"{count(self.window.total, 'event')}</div>", kind="status")
 
     def _refresh(self, change=None) -> None:
         with self._lock:
@@ -237,9 +257,10 @@ class RunView:
             views.append(DiagnosticView(d, context=self.context, fixes=self._fixes_of(d)))
         notes = []
         if total_diags > len(diags):
-            notes.append(f"\u2026 and {total_diags - len(diags)} more diagnostics (in the event log)")
+            notes.append(f"\u2026 and {count(total_diags - len(diags), 'more diagnostic')} (the transcript keeps them)")
         if repeats:
-            notes.append(f"stap repeated {repeats} of these messages (all are in the event log)")
+            notes.append(f"stap repeated {count(repeats, 'of these messages', 'of these messages')} "
+                         "(the transcript keeps every one)")
         self._diagnostic_notes.value = "<br>".join(esc(n) for n in notes)
         children = (*views, self._diagnostic_notes) if notes else tuple(views)
         if children != self.diagnostics_box.children:
@@ -265,8 +286,14 @@ class RunView:
 
     def _select(self, change) -> None:
         group = self.log.group(change["new"])
+        old = self.detail.children
+        self.detail.children = ()
+        # the views of the hit selected before are closed, with their parts: each selection
+        # would otherwise leave a dozen widget models in the kernel, which a page reload then
+        # fetches all (JupyterLab waits 2 s for a model before "widget model not found")
+        for view in old:
+            close_widget_tree(view)
         if group is None:
-            self.detail.children = ()
             return
         views = []
         top = next((f for e in group.events if isinstance(e, Backtrace) for f in e.frames
@@ -287,7 +314,7 @@ class RunView:
         # the log's lock too: its ingest updates the counts the render reads (order: log, then ours,
         # as on the flush path, which calls _refresh under the log's lock)
         with self.log.lock, self._lock:
-            return render_html(self.window, context=self.context)
+            return render_html(self.window, context=self.context, style=False)
 
     def static_text(self) -> str:
         with self.log.lock, self._lock:
@@ -297,12 +324,14 @@ class RunView:
         status_line = getattr(self.run, "status_line", None)
         return status_line() if status_line is not None else None
 
-    def _static_bundle(self) -> dict:
+    def _static_bundle(self, style: str = "") -> dict:
+        """The static render; ``style``: the stylesheet, for the outputs that keep it
+        (:meth:`PageStyle.once`: the first of the page carries it)."""
         with self._lock:
             notes = list(self._run_notes)
-        head_html, head_text = header_bundle(self._run_status(), notes)
+        head_html, head_text = header_bundle(self._run_status(), notes, ended=self.closed)
         trig_html, trig_text = trigger_bundle(self.run) if self.run is not None else ("", "")
-        return {"text/html": head_html + trig_html + self.static_html(),
+        return {"text/html": style + head_html + trig_html + self.static_html(),
                 "text/plain": head_text + trig_text + self.static_text()}
 
     def _repr_mimebundle_(self, **kwargs):
@@ -325,20 +354,30 @@ class RunView:
         reopened notebook: "model not found") or the fallback HTML copy: the cell
         shows exactly one of the two.  Where ``<style>`` is stripped (an untrusted
         notebook, GitHub) both stay visible, the static render among them."""
-        bundle = self._static_bundle()
+        bundle = self._static_bundle(PageStyle.once())
         bundle["text/html"] = f"<style>{_TWIN_CSS}</style><div class=\"stapbench-twin\">{bundle['text/html']}</div>"
         return bundle
+
+    def _unfinished_twin_bundle(self) -> dict:
+        """The twin while the run goes on: what a reader sees if the kernel goes away before the
+        run ends (a restart, a crash), instead of the widget frozen mid-run."""
+        folder = getattr(self.run, "folder", None)
+        note = ("this run had not finished when its kernel went away (restarted or stopped); "
+                + (f"its transcript: {folder}" if folder else "nothing of it was kept"))
+        return {"text/html": f'<style>{_TWIN_CSS}</style><div class="stapbench-twin">'
+                             f'<div class="stapbench-muted">{esc(note)}</div></div>',
+                "text/plain": note}
 
     def show(self):
         """Display with a display id, so :meth:`close` can put the final render in place."""
         from IPython.display import display
 
         if self.closed and self.final == "replace":  # the run ended before it was shown
-            self._handle = display(self._static_bundle(), raw=True, display_id=True)
+            self._handle = display(self._static_bundle(PageStyle.once()), raw=True, display_id=True)
             return self._handle
         self._handle = display(self, display_id=True)
         if self.final == "accompany":
             # a run that already ended gets no close() any more: its static render goes in now
-            self._static_handle = display(self._twin_bundle() if self.closed else {"text/plain": ""},
+            self._static_handle = display(self._twin_bundle() if self.closed else self._unfinished_twin_bundle(),
                                           raw=True, display_id=True)
         return self._handle

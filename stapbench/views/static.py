@@ -15,7 +15,7 @@ from collections import Counter, deque
 from collections.abc import Mapping
 
 from ..model import Backtrace, Diagnostic, Event, Listing, PassLine, StructDump, Summary, TextLine, VarsDump
-from ._html import attrs, esc, wrap_root
+from ._html import attrs, count, esc, wrap_root
 from .context import RenderContext
 from .backtrace import backtrace_signature, render_backtrace_html, render_backtrace_text, render_repeat_html
 from .diagnostics import (
@@ -213,7 +213,7 @@ def _context(context: RenderContext | None, symbolizer) -> RenderContext:
 def render_html(events, *, context: RenderContext | None = None, symbolizer=None,
                 types: Mapping[str, str] | None = None,
                 expressions: Mapping[str, str] | None = None, limit: int = 2000, head: int = 200,
-                title: str | None = None) -> str:
+                title: str | None = None, style: bool = True) -> str:
     """Self-contained HTML (inline scoped CSS, no JS, no external resources) of a run's events.
 
     ``events``: any iterable of events, or an :class:`EventWindow` a live view
@@ -222,7 +222,8 @@ def render_html(events, *, context: RenderContext | None = None, symbolizer=None
     short for ``RenderContext(symbolizer=...)``.  ``types`` maps expressions (``"$c"``,
     ``"$c->log"``) to type names; by default they come from the run's own
     ``-L`` listings.  ``expressions`` maps a dump's prefix to its root
-    expression, for prefixes that don't name it.
+    expression, for prefixes that don't name it.  ``style``: include the
+    stylesheet (False where the page has it already, see ``PageStyle``).
     """
     w = _window(events, limit, head)
     r = _Renderer.for_window(w, context=_context(context, symbolizer), types=types, expressions=expressions)
@@ -234,10 +235,10 @@ def render_html(events, *, context: RenderContext | None = None, symbolizer=None
     parts += _runs_html(r, w.head)
     if w.omitted:
         parts.append(f'<div class="stapbench-omitted stapbench-muted stapbench-block" data-omitted="{w.omitted}">'
-                     f"\u2026 {w.omitted} events not shown here (the first {len(w.head)} and the last "
+                     f"\u2026 {count(w.omitted, 'event')} not shown here (the first {len(w.head)} and the last "
                      f"{len(w.tail)} are; the run's transcript keeps everything) \u2026</div>")
     parts += _runs_html(r, list(w.tail))
-    return wrap_root("".join(parts), kind="run")
+    return wrap_root("".join(parts), kind="run", style=style)
 
 
 def _runs_html(r: _Renderer, events: list[Event]) -> list[str]:
@@ -252,7 +253,7 @@ def _runs_html(r: _Renderer, events: list[Event]) -> list[str]:
             parts.append(render_listings_html(run))
         elif isinstance(first, PassLine):
             body = "\n".join(esc(e.raw.rstrip("\r\n")) for e in run)
-            parts.append(f'<details class="stapbench-passes"><summary>stap passes ({len(run)} lines)</summary>'
+            parts.append(f'<details class="stapbench-passes"><summary>stap passes ({count(len(run), "line")})</summary>'
                          f"<pre>{body}</pre></details>")
         else:
             parts.append(r.html(first))
@@ -268,6 +269,6 @@ def render_text(events, *, context: RenderContext | None = None, symbolizer=None
     out = [r.text(e) for e in w.kept]
     out += [r.text(e) for e in w.head]
     if w.omitted:
-        out.append(f"... {w.omitted} events not shown (the run's transcript keeps everything) ...")
+        out.append(f"... {count(w.omitted, 'event')} not shown (the run's transcript keeps everything) ...")
     out += [r.text(e) for e in w.tail]
     return "\n".join(out)

@@ -32,7 +32,7 @@ DEFAULT_MAXSTRINGLEN = 512
 
 _PREFIX_EXPR = re.compile(
     r"(?P<expr>(?:\$\$?[A-Za-z_]\w*|@cast\([^()]*(?:\([^()]*\)[^()]*)*\)|@var\([^()]*\))"
-    r"(?:->[A-Za-z_]\w*|\.[A-Za-z_]\w*|\[\d+\])*)\$\$?\s*[=:]?\s*\Z"
+    r"(?:->[A-Za-z_]\w*|\.[A-Za-z_]\w*|\[\d+\])*)(?P<pretty>\$\$?)\s*[=:]?\s*\Z"
 )
 
 
@@ -77,6 +77,15 @@ def maxstringlen_fix(length: int) -> int:
 
 def dump_root(dump: StructDump, expression: str | None = None) -> str | None:
     return normalize_expression(expression) or infer_expression(dump.prefix)
+
+
+def dump_title(dump: StructDump, expression: str | None = None) -> str | None:
+    """The dump's expression as the script wrote it: ``$c$`` and ``$c$$`` print differently
+    (``$$`` goes one level deeper), so their trees are titled apart."""
+    if expression and expression.strip():
+        return expression.strip()
+    m = _PREFIX_EXPR.search(dump.prefix or "")
+    return m.group("expr") + m.group("pretty") if m else None
 
 
 def elided_expressions(dump: StructDump | VarsDump, *, expression: str | None = None) -> list[str]:
@@ -152,7 +161,9 @@ def _node_html(label: str, value, path: str | None, types, depth: int, open_dept
         extra = ""
         if value.kind in ("elided_struct", "elided_array"):
             expr = elided_expression(path, value)
-            extra = (f' <span class="stapbench-marker">print with</span>'
+            # plain text, not a chip: nothing to click; the expression selects whole (CSS
+            # user-select: all), ready to copy into the script
+            extra = (f' <span class="stapbench-muted stapbench-print-with">\u2014 print it with</span> '
                      f'<code class="{classes("stapbench-expr", "stapbench-expr-relative" if expr.startswith(RELATIVE_ROOT) else None)}"'
                      f'{attrs(data_expression=expr)}>{esc(expr)}</code>')
         cls = classes("stapbench-leaf", "stapbench-elided" if extra else None)
@@ -188,7 +199,7 @@ def _last_member_path(members: list[Member], root: str | None) -> str | None:
 def render_struct_html(dump: StructDump, *, expression: str | None = None,
                        types: Mapping[str, str] | None = None, open_depth: int = 1) -> str:
     root = dump_root(dump, expression)
-    label = root if root is not None else (dump.prefix.strip() or "struct")
+    label = dump_title(dump, expression) or (dump.prefix.strip() or "struct")
     body = _node_html(label, dump.value, root or RELATIVE_ROOT, types, 0, open_depth)
     prefix = (f'<div class="stapbench-prefix stapbench-mono">{esc(dump.prefix)}</div>'
               if dump.prefix and root is None else "")
@@ -244,7 +255,7 @@ def _truncated_text(length: int, last_path: str | None) -> str:
 def render_struct_text(dump: StructDump, *, expression: str | None = None, types=None) -> str:
     root = dump_root(dump, expression)
     out = [] if root is not None or not dump.prefix else [dump.prefix.rstrip()]
-    _node_text(root or "struct", dump.value, root or RELATIVE_ROOT, types, 0, out)
+    _node_text(dump_title(dump, expression) or "struct", dump.value, root or RELATIVE_ROOT, types, 0, out)
     if dump.truncated:
         out.append(_truncated_text(len(dump.raw.rstrip("\r\n")), _last_member_path(dump.value.members, root)))
     return "\n".join(out)

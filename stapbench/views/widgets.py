@@ -16,13 +16,26 @@ import ipywidgets as W
 import traitlets as T
 
 from ..model import Backtrace, Diagnostic, StructDump, VarsDump
-from ._html import esc, wrap_root
+from ._html import PageStyle, esc, wrap_root
 from ._repr import StaticReprMixin
 from .context import NO_CONTEXT, RenderContext
 from .backtrace import PROBLEM_LABELS, analyse, module_basename, problems_html, render_backtrace_html, render_backtrace_text
 from .diagnostics import apply_suggestion, render_diagnostic_html, render_diagnostic_text, suggestions_label
 from .source import snippet_html
 from .valuetree import elided_expressions, render_struct_html, render_struct_text, render_vars_html, render_vars_text
+
+
+def close_widget_tree(widget) -> None:
+    """Close a widget, its children and their ``layout``/``style`` widgets (ipywidgets closes
+    none of those with their parent), leaving the shared page style alone."""
+    if widget is PageStyle.widget():
+        return
+    for child in getattr(widget, "children", ()):
+        close_widget_tree(child)
+    for part in (getattr(widget, "layout", None), getattr(widget, "style", None)):
+        if isinstance(part, W.Widget):
+            part.close()
+    widget.close()
 
 
 SHORT_MARKERS = {"returning-from": "\u21a9", "returning-to": "\u21aa", "inexact": "~", "module-only": "[module only]",
@@ -67,7 +80,7 @@ class BacktraceView(StaticReprMixin, W.VBox):
         self.hints = W.HTML(wrap_root(hints, kind="hints") if hints else "")
         note = backtrace.note or ""
         header = W.HTML(wrap_root(f'<div class="stapbench-muted">{esc(note)}</div>', kind="note") if note else "")
-        super().__init__([header, W.HBox([self.frames, self.source]), self.hints], **kwargs)
+        super().__init__([PageStyle.widget(), header, W.HBox([self.frames, self.source]), self.hints], **kwargs)
         self.add_class("stapbench-backtrace-view")
         first = next((i.index for i in self.infos if i.snippet is not None), 0)
         T.link((self.frames, "value"), (self, "selected"))
@@ -93,7 +106,7 @@ class BacktraceView(StaticReprMixin, W.VBox):
         self.source.value = wrap_root(body, kind="source")
 
     def static_html(self) -> str:
-        return wrap_root(render_backtrace_html(self.backtrace, infos=self.infos), kind="backtrace")
+        return wrap_root(render_backtrace_html(self.backtrace, infos=self.infos), kind="backtrace", style=True)
 
     def static_text(self) -> str:
         return render_backtrace_text(self.backtrace, symbolizer=self.symbolizer)
@@ -113,6 +126,7 @@ class ValueTreeView(StaticReprMixin, W.HTML):
             body = render_struct_html(dump, expression=expression, types=types, open_depth=open_depth)
         else:
             body = render_vars_html(dump, types=types, open_depth=open_depth)
+        self._body = body
         super().__init__(wrap_root(body, kind="tree"), **kwargs)
         self.add_class("stapbench-tree-view")
 
@@ -121,7 +135,7 @@ class ValueTreeView(StaticReprMixin, W.HTML):
         return elided_expressions(self.dump, expression=self.expression)
 
     def static_html(self) -> str:
-        return self.value
+        return wrap_root(self._body, kind="tree", style=True)
 
     def static_text(self) -> str:
         if isinstance(self.dump, StructDump):
@@ -147,7 +161,7 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self.context = context
         cell_source = context.cell_source
         self._callbacks: list[Callable[[str, str], None]] = []
-        self.message = W.HTML(self.static_html())
+        self.message = W.HTML(self._message_html())
         self.buttons = []
         # stap's "similar" names that a remedy calls unrelated stay text (in the HTML), not buttons
         self.fix_bar = None
@@ -165,7 +179,7 @@ class DiagnosticView(StaticReprMixin, W.VBox):
             button.on_click(lambda _b, s=suggestion, f=fixed: self.apply(s, f))
             self.buttons.append(button)
         self.preview = W.HTML("")
-        rows = [self.message]
+        rows = [PageStyle.widget(), self.message]
         if self.fix_bar is not None:
             rows.append(self.fix_bar)
         if self.buttons:
@@ -191,6 +205,9 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         return fixed
 
     def static_html(self) -> str:
+        return wrap_root(render_diagnostic_html(self.diagnostic, self.context), kind="diagnostic", style=True)
+
+    def _message_html(self) -> str:
         return wrap_root(render_diagnostic_html(self.diagnostic, self.context), kind="diagnostic")
 
     def static_text(self) -> str:
