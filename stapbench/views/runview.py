@@ -1,26 +1,21 @@
 """A whole run in one view: diagnostics on the cell, the live event log, the selected hit's
 backtrace beside its source and its dumps as trees, and the end-of-run summary.
 
-``RunView(run)`` hangs off a :class:`stapbench.runner.Run` (its ``on_event``
-and ``on_end`` callbacks; create the view before ``run.start()`` so no event
-falls between the snapshot of ``run.events`` and the callback); without a run,
-feed it with :meth:`push` and end it with :meth:`close`.  ``symbolizer``: a
-:class:`stapbench.symbols.Symbolizer` (with the source roots from ``%config``);
-None uses one shared default Symbolizer, False turns source lookup off.  It is not itself a widget (``close`` means "the run
-ended", not "destroy the widget"): ``.widget`` is the ipywidgets tree.
+``RunView(run)`` hangs off a :class:`stapbench.runner.Run` (its ``on_event``, ``on_note`` and
+``on_end`` callbacks; create the view before ``run.start()`` so no event falls between the
+snapshot of ``run.events`` and the callbacks); without a run, feed it with :meth:`push` and
+end it with :meth:`close`.  It is a :class:`~stapbench.views.display.RunDisplay`: ``show()``,
+``close()`` (the run ended: final render; never destroys the widget) and ``finish()`` (wait for
+that render).  ``context``: a :class:`~stapbench.views.context.RenderContext` (symbolizer, cell,
+line numbering); without one, ``symbolizer=None`` uses one shared default Symbolizer and
+``False`` turns source lookup off.  ``.widget`` is the ipywidgets tree.
 
-Saved notebooks: ``_repr_mimebundle_`` returns the widget view plus
-``text/html`` (the static render of everything so far) and ``text/plain``.
-:meth:`show` displays it with a display id; when the run ends, :meth:`close`
-updates that output with the final static render:
+When the run ends, :meth:`close` updates the displayed output with the final render:
 
-* ``final="replace"`` (default): the output becomes the static HTML and text
-  only, which nbconvert, GitHub and a JupyterLab without a kernel all show
-  (a widget view without saved widget state shows only an error there);
-  ``.widget`` stays usable, e.g. ``display(view.widget)``;
-* ``final="accompany"``: the output keeps the live widget plus the final
-  ``text/html``, and a second output (displayed empty by :meth:`show`)
-  receives the static render, so kernel-less viewers have it too.
+* ``final="replace"`` (default): the output becomes the static HTML and text only, which
+  nbconvert, GitHub and a JupyterLab without a kernel all show; ``.widget`` stays usable;
+* ``final="accompany"`` (the magics' default): the output keeps the live widget, and a second
+  output (the twin) receives the static render; the twin's CSS shows exactly one of the two.
 """
 
 from __future__ import annotations
