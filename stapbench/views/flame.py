@@ -198,7 +198,7 @@ class FlameGraph:
         """The static form for saved notebooks: the SVG in the ``.stapbench`` root, no script."""
         summary = (f'<div class="stapbench-muted">flame graph: {self.data.total} samples, '
                    f'{len(self.data.stacks)} distinct stacks; hover a frame for its count</div>')
-        return wrap_root(summary + self.to_svg(), kind="flame")
+        return wrap_root(summary + self.to_svg(), kind="flame", style=True)
 
     def to_text(self) -> str:
         top = sorted(self.data.stacks.items(), key=lambda kv: -kv[1])[:10]

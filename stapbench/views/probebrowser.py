@@ -74,7 +74,7 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
             elif location.hint:
                 source = f'<div class="stapbench-muted">{esc(location.hint)}</div>'
         cell = skeleton(m.entry, m.binary, pid=self.pid or None, symbolizer=self._symbolizer)
-        return {"index": index, "title": f"{m.entry.name}  {where(m.entry)}", "source_html": wrap_root(source, kind="source") if source else "",
+        return {"index": index, "title": f"{m.entry.name}  {where(m.entry)}", "source_html": wrap_root(source, kind="source", style=True) if source else "",
                 "cell": cell}
 
     # -- static forms --------------------------------------------------------------------
@@ -91,7 +91,7 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
         return wrap_root(f'<div class="stapbench-probes">{heads}<div class="stapbench-muted">{total} probe points'
                     + (f", closest to <code>{esc(self.query)}</code>" if self.query else "")
                     + '</div><table class="stapbench-probes-table"><thead><tr><th>function</th><th>source</th>'
-                    f"<th>parameters</th></tr></thead><tbody>{rows}</tbody></table></div>", kind="probes")
+                    f"<th>parameters</th></tr></thead><tbody>{rows}</tbody></table></div>", kind="probes", style=True)
 
     def static_text(self) -> str:
         lines = [*self.binaries, f"{len(self._matches)} probe points" + (f", closest to {self.query!r}" if self.query else "")]
