@@ -187,12 +187,13 @@ def test_wheel_carries_the_prebuilt_jupyterlab_extension(built_wheel):
 
 def test_a_diagnostics_cell_line_is_highlighted_as_systemtap_and_escaped():
     from stapbench.model import Diagnostic
+    from stapbench.views.context import RenderContext
     from stapbench.views.diagnostics import render_diagnostic_html
 
     cell = 'probe begin {\n  printff("<img src=x onerror=alert(1)> %d\\n", $c->fd)\n}\n'
     diag = Diagnostic(raw="", severity="error", kind="semantic", message="unresolved function", file="/tmp/s/script.stp",
                       line=2, column=3)
-    html = render_diagnostic_html(diag, cell_source=cell, script_path="/tmp/s/script.stp")
+    html = render_diagnostic_html(diag, RenderContext(cell_source=cell, script_path="/tmp/s/script.stp"))
     line = html.split('<pre class="stapbench-cell-source"')[1].split("</pre>")[0]
     assert '<span class="n">printff</span>' in line  # an unknown name: a plain name
     assert '<span class="si">%d</span>' in line and '<span class="nv">$c</span><span class="o">-&gt;</span>' in line
