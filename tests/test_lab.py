@@ -131,6 +131,25 @@ def test_the_guests_nginx_answers_and_aborts_on_the_host_side_url(lab):
     assert aborted.returncode == 52  # empty reply: return 444 closed the connection
 
 
+def test_the_guests_nginx_conf_can_be_replaced_and_a_bad_one_is_refused(lab):
+    from stapbench.lab import LabError, guestfiles
+
+    conf = (guestfiles.HERE / "nginx.conf").read_text()
+    lab.set_nginx_conf(conf.replace("location /abort {", "location /teapot { return 418; }\n        location /abort {"))
+
+    def teapot() -> int:
+        done = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", lab.nginx_url + "teapot"],
+                              capture_output=True, text=True, timeout=30)
+        return int(done.stdout or 0)
+
+    assert _wait_for(lambda: teapot() == 418, 10)  # the reload is asynchronous in nginx
+    with pytest.raises(LabError, match="nginx -t"):
+        lab.set_nginx_conf("no such directive;\n")
+    assert teapot() == 418  # the previous conf stays, and nginx runs it
+    lab.set_nginx_conf(conf)
+    assert _wait_for(lambda: teapot() == 404, 10)
+
+
 def test_kernel_runtime_hello_through_the_chroot(lab, tmp_path):
     script = tmp_path / "hello.stp"
     script.write_text('probe begin { println("hello") exit() }\n')

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .errors import LabError
 
-__all__ = ["JsonChannel", "qmp_quit", "agent_exec", "stapsh_hello", "channel_lock", "take_stapsh_turn"]
+__all__ = ["JsonChannel", "qmp_quit", "agent_exec", "stapsh_hello", "channel_lock", "take_stapsh_turn", "agent_write_file"]
 
 
 @contextmanager
@@ -150,6 +150,19 @@ def agent_exec(path: Path, argv: list[str], timeout: float) -> tuple[int, bytes,
     if code == 128 + 9 and time.monotonic() >= begun + timeout:  # timeout -s KILL killed it
         raise subprocess.TimeoutExpired(argv, timeout, output=out, stderr=err)
     return code, out, err
+
+
+def agent_write_file(path: Path, guest_path: str, data: bytes) -> None:
+    """Write a file in the guest (guest-file-open/write/close: no shell, any bytes)."""
+    with channel_lock(path), JsonChannel(path, timeout=10) as agent:
+        _agent_sync(agent, 10)
+        handle = agent.call("guest-file-open", {"path": guest_path, "mode": "w"})
+        try:
+            for start in range(0, len(data), 48 * 1024):
+                chunk = data[start:start + 48 * 1024]
+                agent.call("guest-file-write", {"handle": handle, "buf-b64": base64.b64encode(chunk).decode()})
+        finally:
+            agent.call("guest-file-close", {"handle": handle})
 
 
 def stapsh_hello(path: Path, timeout: float = 5.0) -> str:

@@ -29,11 +29,11 @@ from typing import Callable
 from . import builder as lab_build
 from . import watchdog
 from .builder import file_tail
-from .channels import agent_exec, qmp_quit
+from .channels import agent_exec, agent_write_file, qmp_quit
 from .enter import enter_argv
 from .errors import LabError
 from .guestfiles import GUEST_INIT
-from .paths import GUEST_NGINX, GUEST_NGINX_PORT, lab_dir, labs_dir
+from .paths import GUEST_NGINX, GUEST_NGINX_PORT, GUEST_NGINX_PREFIX, lab_dir, labs_dir
 
 __all__ = ["Lab", "choose_accel", "stop_qemu", "qemu_processes"]
 
@@ -441,6 +441,22 @@ class Lab:
             return subprocess.CompletedProcess(argv, code, out.decode("utf-8", "replace"),
                                                err.decode("utf-8", "replace"))
         return subprocess.CompletedProcess(argv, code, out, err)
+
+    def set_nginx_conf(self, conf: str) -> None:
+        """Replace the guest's nginx.conf and reload nginx (e.g. to turn on
+        ``reset_timedout_connection`` or add locations); the guest's conf is put back and
+        :class:`LabError` raised when ``nginx -t`` refuses the new one.  Lasts until ``down``."""
+        path = f"{GUEST_NGINX_PREFIX}/conf/nginx.conf"
+        old = self.exec(["cat", path], text=False).stdout
+        agent = self.state_dir / "agent.sock"
+        agent_write_file(agent, path, conf.encode())
+        check = self.exec([GUEST_NGINX, "-t", "-c", path])
+        if check.returncode != 0:
+            agent_write_file(agent, path, old)
+            raise LabError(f"nginx -t refused the conf: {check.stderr.strip()}")
+        reload = self.exec([GUEST_NGINX, "-s", "reload", "-c", path])
+        if reload.returncode != 0:
+            raise LabError(f"nginx -s reload: {reload.stderr.strip()}")
 
     # compiling on the host ---------------------------------------------------------------------
     def stap_argv_prefix(self, binds: list[Path] | tuple = ()) -> list[str]:
