@@ -34,6 +34,7 @@ from __future__ import annotations
 import decimal
 import re
 from itertools import accumulate
+from operator import itemgetter, methodcaller
 from typing import BinaryIO, Iterable
 
 from ..gcpause import gc_paused
@@ -65,6 +66,24 @@ def _token(line: bytes) -> bytes:
     if colon >= 0:
         frame = frame[colon + 3:]
     return b";" + (frame or b"-")
+
+
+def _tokens(lines: list[bytes]) -> list[bytes]:
+    """``[_token(line) for line in lines]``, with C loops (map over bytes methods): the
+    same steps, each applied to the whole list."""
+    frames = list(map(bytes.lstrip, lines))  # bytes.lstrip() strips exactly _WHITESPACE
+    heads = map(itemgetter(0), map(methodcaller("rsplit", b"+", 1), frames))
+    names = map(itemgetter(-1), map(methodcaller("rsplit", b" : ", 1), heads))
+    tokens = list(map(b";".__add__, names))
+    i = 0
+    try:
+        while True:  # an empty name: "-", or nothing at all for a blank line
+            i = tokens.index(b";", i)
+            tokens[i] = b";-" if frames[i] else b""
+            i += 1
+    except ValueError:
+        pass
+    return tokens
 
 
 def _fill(values: list, keys: list, compute) -> None:
@@ -147,8 +166,7 @@ class Folder:
         every stack is new."""
         sizes = [text.count(b"\n") + 1 for text in texts]  # lines of each, as split() cuts them
         lines = b"\n".join(texts).split(b"\n")
-        tokens = list(map(self._frames.get, lines))
-        _fill(tokens, lines, self._frame)
+        tokens = self._tokens_of(lines)
         tokens.reverse()  # the last stack first, each one root first
         ends = list(accumulate(reversed(sizes)))
         starts = [0, *ends[:-1]]
@@ -168,6 +186,32 @@ class Folder:
         _fill(tokens, lines, self._frame)
         tokens.reverse()
         return b"".join(tokens)[1:]  # every frame token starts with ";"
+
+    def _tokens_of(self, lines: list[bytes]) -> list[bytes]:
+        """The token of each line: cache hits, the misses cleaned all at once."""
+        tokens = list(map(self._frames.get, lines))
+        misses = tokens.count(None)
+        if not misses:
+            return tokens
+        if misses * 4 >= len(tokens):  # mostly new lines: clean them all, in C loops
+            tokens = _tokens(lines)
+            self._remember(lines, tokens)
+            return tokens
+        at = [i for i, token in enumerate(tokens) if token is None]
+        new_lines = [lines[i] for i in at]
+        new_tokens = _tokens(new_lines)
+        for i, token in zip(at, new_tokens):
+            tokens[i] = token
+        self._remember(new_lines, new_tokens)
+        return tokens
+
+    def _remember(self, lines: list[bytes], tokens: list[bytes]) -> None:
+        if len(self._frames) + len(lines) > _LINE_CACHE_LIMIT:
+            return
+        pairs = zip(lines, tokens)
+        if max(map(len, lines)) > _CACHED_LINE_BYTES:
+            pairs = [(line, token) for line, token in pairs if len(line) <= _CACHED_LINE_BYTES]
+        self._frames.update(pairs)
 
     def _frame(self, line: bytes) -> bytes:
         token = self._frames.get(line)
