@@ -151,16 +151,21 @@ class _Writer:
     that make up the bulk of a profile: text lines, backtraces and their frames are
     written as strings (C's ``encode_basestring`` for each text) instead of dicts, and
     each frame's JSON is made once per Frame object (the parser shares one object
-    among identical frame lines).  The test suite holds the result to the dict route."""
+    among identical frame lines), and each stack's once per sequence of such objects.
+    The test suite holds the result to the dict route."""
 
-    __slots__ = ("frame_json", "frames")
+    __slots__ = ("frame_json", "frames", "stacks")
 
-    #: frames whose JSON is kept; the cache is dropped when full
+    #: frames whose JSON is kept, and backtraces; each cache is dropped when full
     FRAME_LIMIT = 1 << 16
+    STACK_LIMIT = 1 << 13
 
     def __init__(self) -> None:
         self.frame_json: dict[int, str] = {}  # id(frame) -> its JSON
         self.frames: dict[int, Frame] = {}  # the frames themselves, so that each id stays its own
+        # the ids of a backtrace's frames -> the JSON of them all: a profile prints its hot stacks
+        # over and over (each id is of a frame kept in self.frames; both are dropped together)
+        self.stacks: dict[tuple[int, ...], str] = {}
 
     def _tail(self, event: Event) -> str:
         host = "" if event.host is None else f', "host": {_string(event.host)}'
@@ -169,17 +174,26 @@ class _Writer:
                 f'"raw": {_string(event.raw)}}}')
 
     def _frames(self, frames: list[Frame]) -> str:
-        ids = list(map(id, frames))
+        ids = tuple(map(id, frames))
+        text = self.stacks.get(ids)
+        if text is not None:
+            return text
         parts = list(map(self.frame_json.get, ids))
         if None in parts:
             if len(self.frame_json) + len(frames) > self.FRAME_LIMIT:
                 self.frame_json.clear()
                 self.frames.clear()
+                self.stacks.clear()
+                parts = [None] * len(parts)  # this stack's frames are all kept again
             for i, part in enumerate(parts):
                 if part is None:
                     parts[i] = self.frame_json[ids[i]] = _frame_json(frames[i])
                     self.frames[ids[i]] = frames[i]
-        return ", ".join(parts)
+        text = ", ".join(parts)
+        if len(self.stacks) >= self.STACK_LIMIT:
+            self.stacks.clear()
+        self.stacks[ids] = text
+        return text
 
     def dumps(self, event: Event) -> str:
         cls = event.__class__
