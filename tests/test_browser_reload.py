@@ -88,3 +88,21 @@ def test_after_a_kernel_restart_each_run_shows_its_static_render(page, lab_serve
     assert _broken_outputs(page) == 0
     assert page.evaluate("() => [...document.querySelectorAll('.jupyter-widgets .fa-exclamation-triangle, "
                          ".jupyter-widgets-error-widget')].filter(e => e.offsetParent !== null).length") == 0
+
+
+def test_dollars_in_stap_text_are_not_typeset_as_maths(page, lab_server, typo_recording):
+    """stap writes $c$, $$parms, $c->fd: JupyterLab's MathJax typesets $...$ in HTML outputs (the
+    control cell shows it does here); a view's HTML is left as text."""
+    name = write_notebook(lab_server, "dollars.ipynb", [
+        "from IPython.display import HTML, display\nfrom stapbench.views._html import wrap_root",
+        'display(HTML("<p>control: $c$ and $c$$ here</p>"))',
+        'display(HTML(wrap_root("<p>note: print $c$ and $c$$ here</p>", kind="notes")))',
+    ])
+    open_in_fresh_workspace(page, lab_server, name)
+    run_all_cells(page)
+    control, view = code_cell(page, 1), code_cell(page, 2)
+    control.locator("mjx-container").first.wait_for(timeout=TIMEOUT_MS)
+    page.wait_for_timeout(1000)
+    shot(page, "dollars_not_maths")
+    assert view.locator("mjx-container").count() == 0
+    assert "print $c$ and $c$$ here" in view.locator(".stapbench").inner_text()
