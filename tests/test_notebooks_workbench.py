@@ -105,16 +105,16 @@ def tree_members(html: str) -> list[list[str]]:
     return out
 
 
-def check_typo(nb, html: str | None = None) -> None:
+def check_typo(nb, html: str | None = None, *, in_its_cell: bool = True) -> None:
     """The --check cell: stap's error on the cell line and column of ``$c->numbr``, with
     ``number`` first among stap's alternatives, offered as a fix.  ``html``: where to look
-    (default: the cell's own saved output)."""
+    (default: the cell's own saved output).  ``in_its_cell``: shown by the %%stap cell, so in
+    the editor's numbering, where the %%stap line is line 1; a recording replayed elsewhere has
+    no editor line and is numbered as its script (the cell without the %%stap line), as stap does."""
     c = cell(nb, TYPO_CELL)
     lines = c.source.splitlines()
-    # stap numbers the script (the cell without its %%stap line); the view gives the editor's
-    # number, where the %%stap line is line 1
-    line_no = next(i for i, text in enumerate(lines) if TYPO_TOKEN in text) + 1
-    column = lines[line_no - 1].index(TYPO_TOKEN) + len("$c") + 1  # stap points at the '->' operator
+    line_no = next(i for i, text in enumerate(lines) if TYPO_TOKEN in text) + (1 if in_its_cell else 0)
+    column = next(text for text in lines if TYPO_TOKEN in text).index(TYPO_TOKEN) + len("$c") + 1  # stap points at the '->' operator
     dom = parse(html if html is not None else output_data(c, "text/html"))
     errors = [d for d in dom.find_all(cls="stapbench-diagnostic") if "numbr" in d.text()]
     assert errors, "no diagnostic about numbr"
@@ -235,7 +235,7 @@ def test_where_stap_cannot_run_the_notebook_replays_its_recordings(tmp_path, mon
     assert len(recorded) == 3 and shown == recorded == sorted(set(recorded))
     typo = cell(nb, TYPO_FALLBACK_CELL)
     assert "replaying the recorded check" in output_data(typo, "text/plain")
-    check_typo(nb, output_data(typo, "text/html"))
+    check_typo(nb, output_data(typo, "text/html"), in_its_cell=False)
 
 
 def wait_gone(find, timeout: float):
@@ -361,7 +361,8 @@ def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_se
     diag = typo.locator('.stapbench-diagnostic[data-kind="semantic"][data-cell-line="3"]').first
     diag.wait_for(state="visible", timeout=TIMEOUT_MS)
     assert "unable to find member 'numbr'" in diag.inner_text()
-    assert typo.locator(".stapbench-fix", has_text="number").first.is_visible()
+    # stap's alternative as a one-click fix: a FixBar's button (a whole-script fix), else a suggestion button
+    assert typo.locator(".stapbench-fixbar .sbf-fix, .stapbench-fix", has_text="number").first.is_visible()
 
     # save, then reopen where no kernel runs (no kernelspec; signed as the user's own)
     save_for_kernelless_reopen(page, lab_server, "investigation.ipynb", "investigation_saved.ipynb")
