@@ -4,6 +4,7 @@ hits-per-second timeline, on a real stap run (BPF runtime) and on fixtures."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -113,3 +114,24 @@ def test_the_timeline_chart_of_a_real_run(timed_run):
     [(title, html, text)] = charts.sections
     assert title == "hits per 1 s" and 'data-probe="Close"' in html and 'data-probe="leaf"' in html
     assert text.splitlines()[1].split()[:2] in (["Close", "6"], ["leaf", "6"])
+
+
+@pytest.mark.stap
+def test_a_chart_view_follows_a_running_run(stap_bpf, demo_program, tmp_path, no_stap_left):
+    from stapbench.views import ChartView
+
+    r = run(SCRIPT.format(prog=demo_program), cmd=f"{demo_program} 8 250", runtime="bpf",
+            transcript_dir=tmp_path, timeout=120, background=True)
+    no_stap_left.append(r.pid)
+    view = ChartView(r, chart="timeline", min_interval=0.5)
+    r.wait(120)
+    assert r.exit_status == 0
+    deadline = time.monotonic() + 5
+    while "(8 hits)" not in view.value and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert 'data-probe="Close"' in view.value and "Close (8 hits)" in view.value
+    took = r.ended_at - r.started_at
+    assert 2 <= view.updates <= took / 0.5 + 3, (view.updates, took)  # redrawn while it ran, at most 2/s
+    bundle = view._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "Close (8 hits)" in data["text/html"] and "application/vnd.jupyter.widget-view+json" in data

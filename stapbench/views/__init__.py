@@ -27,6 +27,8 @@ _WIDGETS = {
     "DiagnosticView": ".widgets",
     "EventLogView": ".eventlog",
     "RunView": ".runview",
+    "FlameGraphView": ".flamewidget",
+    "ChartView": ".chartview",
 }
 
 __all__ = [
