@@ -108,8 +108,18 @@ class Folder:
         self._frames: dict[bytes, bytes] = {}  # line -> its token
         self._open: list[bytes] = []  # the text since the last count, whole lines
         self._tail = b"\n"  # the line being read, after its newline
+        self._growing: list[bytes] = []  # chunks without a newline, after _tail
 
     def feed(self, data: bytes) -> None:
+        if b"\n" not in data:
+            # a line longer than a chunk: gathered and joined once its end arrives (adding
+            # each chunk to the tail would copy the tail again each time: quadratic)
+            if data:
+                self._growing.append(data)
+            return
+        if self._growing:
+            self._tail = b"".join([self._tail, *self._growing])
+            self._growing = []
         text = self._tail + data
         if text.endswith(b"\n"):
             # whole lines (no copy up to the cut); the empty line the next block's leading
@@ -123,6 +133,9 @@ class Folder:
         self._tail = text[cut:]
 
     def close(self) -> dict[bytes, int]:
+        if self._growing:
+            self._tail = b"".join([self._tail, *self._growing])
+            self._growing = []
         if len(self._tail) > 1:
             self._feed_lines(self._tail)  # the last line had no newline
         self._tail = b"\n"
