@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import time
 import pytest
 
 from stapbench.model import TextLine
-from stapbench.runner import Run, replay, run
+from stapbench.runner import Run, RunError, replay, run
 from stapbench.runner.process import _live_processes
 from stapbench.runner.uprobes import stap_uprobes
 from tests.support.paths import FIXTURES
@@ -178,10 +179,11 @@ def test_trigger_argv_runs_without_a_shell(stap_bpf, tmp_path, no_stap_left):
     assert texts(r) == ["live"]
 
 
-@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
-def test_nothing_outlives_a_killed_parent(stap_bpf, demo_program, tmp_path, how):
-    """The parent dies without running atexit (SIGKILL) or with it (SIGTERM: Python's
-    default action also skips atexit): the watchdog and the pty hang-up end the run."""
+@pytest.mark.parametrize("how, stop_reason", [("SIGKILL", "parent died"), ("SIGTERM", "shutdown")])
+def test_nothing_outlives_a_killed_parent(stap_bpf, demo_program, tmp_path, how, stop_reason):
+    """The parent dies without running atexit (SIGKILL: the watchdog and the pty hang-up end
+    the run, and the watchdog records its end) or is asked to end (SIGTERM: stopped like at
+    interpreter exit, then the process ends by SIGTERM all the same)."""
     child = subprocess.Popen([sys.executable, str(FIXTURES / "run_and_linger.py"), str(demo_program), str(tmp_path)],
                              stdout=subprocess.PIPE, start_new_session=True)
     line = child.stdout.readline().decode()
@@ -189,9 +191,15 @@ def test_nothing_outlives_a_killed_parent(stap_bpf, demo_program, tmp_path, how)
     stap_pid = int(line.split()[1])
     assert any(comm == "stapbpf" for _pid, comm in session_members(stap_pid))
     os.kill(child.pid, getattr(signal, how))
-    child.wait(10)
+    assert child.wait(20) == -getattr(signal, how)
     assert wait_sessions_empty([stap_pid], timeout=20) == []
     assert_no_stale_uprobes()
+    [meta_file] = tmp_path.glob("*/meta.json")
+    deadline = time.monotonic() + 20  # the watchdog writes it once stap's group is gone
+    while (meta := json.loads(meta_file.read_text()))["ended_at"] is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert meta["ended_at"] is not None and meta["stop_reason"] == stop_reason, meta
+    assert meta["exit_status"] is not None and meta["stop_signal"] in ("SIGINT", "SIGTERM", "SIGKILL", "SIGHUP")
 
 
 def test_a_killed_stapbpf_leaves_no_probe_loaded(stap_bpf, demo_program, tmp_path, no_stap_left):
@@ -202,9 +210,7 @@ def test_a_killed_stapbpf_leaves_no_probe_loaded(stap_bpf, demo_program, tmp_pat
     no_stap_left.append(r.pid)
     try:
         assert r.wait_ready(120)
-        # stap's child stapbpf (its own -c child is a stapbpf too until it execs the target)
-        # (the runner's own /proc reader: rest[1] is the parent pid)
-        [bpf] = [pid for pid, comm, rest in _live_processes() if comm == "stapbpf" and int(rest[1]) == r.pid]
+        bpf = _stapbpf_of(r)
         mine = [u for u in stap_uprobes() if u.pid == bpf]
         assert mine, "stapbpf registered no uprobe in uprobe_events"
         os.kill(bpf, signal.SIGKILL)
@@ -213,6 +219,33 @@ def test_a_killed_stapbpf_leaves_no_probe_loaded(stap_bpf, demo_program, tmp_pat
         r.stop(wait=True)
     assert [u for u in stap_uprobes() if u.pid == bpf] == []
     assert any(n.startswith(f"removed {len(mine)} uprobe") and str(bpf) in n for n in r.notes), r.notes
+
+
+def _stapbpf_of(run) -> int:
+    """stap's child stapbpf (its own -c child is a stapbpf too until it execs the target);
+    rest[1] of the runner's own /proc reader is the parent pid."""
+    [bpf] = [pid for pid, comm, rest in _live_processes() if comm == "stapbpf" and int(rest[1]) == run.pid]
+    return bpf
+
+
+def test_two_interrupts_kill_stap_and_leave_no_probe_loaded(stap_bpf, demo_program, tmp_path, no_stap_left):
+    """The second Ctrl-C SIGKILLs the group while stapbpf is still busy ending: the run's
+    clean-up waits for the group to be gone, the run says which signal ended stap, and its
+    last note says how the run ended (not "press again")."""
+    r = Run(REQUESTS.format(prog=demo_program) + END, cmd=f"{demo_program} 1000000 20", runtime="bpf",
+            transcript_dir=tmp_path).start()
+    no_stap_left.append(r.pid)
+    assert r.wait_ready(120)
+    bpf = _stapbpf_of(r)
+    assert [u for u in stap_uprobes() if u.pid == bpf]
+    for delay in (0.5, 0.6):
+        threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT)).start()
+    r.wait()
+    assert [u.name for u in stap_uprobes() if u.pid == bpf] == []  # at the end of the run, not later
+    meta = json.loads((r.folder / "meta.json").read_text())
+    assert r.exit_status == meta["exit_status"] == -signal.SIGKILL
+    assert r.stop_signal == meta["stop_signal"] == "SIGKILL"
+    assert "press again" not in r.notes[-1] and "SIGKILL" in r.notes[-1], r.notes
 
 
 def test_sudo_prompt_is_answered_and_the_password_is_written_nowhere(
@@ -278,6 +311,18 @@ def test_no_password_to_give_leaves_nothing_behind(stap_bpf, demo_program, tmp_p
         r.start()
     no_stap_left.append(r.pid)
     assert r.finished.is_set() and r.stop_reason == "error"
+
+
+def test_a_pid_that_does_not_exist_is_refused_before_stap_starts(tmp_path, no_stap_left):
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    t0 = time.monotonic()
+    with pytest.raises(RunError, match=f"there is no process {gone.pid}"):
+        run('probe begin { printf("x\\n") }\n', pid=gone.pid, runtime="bpf", transcript_dir=tmp_path)
+    assert time.monotonic() - t0 < 2  # at once: no stap compiled, nothing said to have "exited"
+    [meta_file] = tmp_path.glob("*/meta.json")
+    meta = json.loads(meta_file.read_text())
+    assert meta["stop_reason"] == "error" and meta["stap_pid"] is None and meta["ended_at"] is not None
 
 
 def test_a_pid_run_ends_when_its_target_exits(stap_bpf, demo_program, tmp_path, no_stap_left):

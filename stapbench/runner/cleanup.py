@@ -1,14 +1,19 @@
-"""Stop every live run when the interpreter exits.
+"""Stop every live run when the interpreter exits, or is asked to by SIGTERM.
 
 atexit covers a normal exit and a Jupyter kernel shut down from the front end
-(ipykernel stops its loop and the interpreter exits).  The grace periods are
-short because Jupyter kills a kernel that takes more than about 5 s to go;
-if that happens, each run's watchdog process finishes the job.
+(ipykernel stops its loop and the interpreter exits).  Python's default SIGTERM
+ends the process without atexit, so while runs are live a SIGTERM (where nobody
+else handles it) first stops them the same way, then ends the process with the
+default action.  The grace periods are short because Jupyter kills a kernel that
+takes more than about 5 s to go; if that happens, each run's watchdog process
+finishes the job.
 """
 
 from __future__ import annotations
 
 import atexit
+import os
+import signal
 import threading
 import weakref
 
@@ -30,6 +35,25 @@ def register(run) -> None:
         if not _registered:
             atexit.register(_at_exit)
             _registered = True
+    _handle_sigterm()
+
+
+def _handle_sigterm() -> None:
+    """Take SIGTERM where it has its default action (signal handlers belong to the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        pass
+
+
+def _on_sigterm(signum, frame) -> None:
+    _at_exit()
+    # then what SIGTERM would have done: the sender sees the process end by it
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def unregister(run) -> None:

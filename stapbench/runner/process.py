@@ -95,6 +95,25 @@ def spawn_stap(argv: list[str], env: dict[str, str], cwd: str | None = None) -> 
 # --- process groups --------------------------------------------------------------------
 
 
+def process_status(pid: int) -> tuple[str, str] | None:
+    """(command name, state letter) of a process from /proc, or None if there is none.
+    State ``Z``: a zombie, dead but not yet reaped (where PID 1 does not reap, forever)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    close = stat.rfind(b")")
+    return (stat[stat.find(b"(") + 1:close].decode(errors="replace"),
+            stat[close + 2:close + 3].decode(errors="replace"))
+
+
+def is_alive(pid: int) -> bool:
+    """True if ``pid`` is a process that has not died (a zombie has)."""
+    status = process_status(pid)
+    return status is not None and status[1] != "Z"
+
+
 def _live_processes():
     """(pid, comm, fields after comm) of every non-zombie process, from /proc."""
     try:
@@ -150,8 +169,7 @@ def wait_group_gone(pgid: int, timeout: float, is_done=None, poll: float = 0.05)
         time.sleep(poll)
 
 
-def stop_group(pgid: int, *, grace: float, term_grace: float, leader_only_first: bool = True,
-               is_done=None, log=None) -> str:
+def stop_group(pgid: int, *, grace: float, term_grace: float, is_done=None, log=None, sent=None) -> str:
     """Stop a stap process group the polite way, then harder.
 
     1. SIGINT to stap itself (the group leader): stap runs the end probes,
@@ -163,16 +181,20 @@ def stop_group(pgid: int, *, grace: float, term_grace: float, leader_only_first:
     3. When stap is gone, whatever it left in the group (a ``-c`` target)
        gets SIGTERM, then SIGKILL.
 
-    Returns the last signal needed: ``"SIGINT"``, ``"SIGTERM"`` or ``"SIGKILL"``.
+    Returns the last signal needed: ``"SIGINT"``, ``"SIGTERM"`` or ``"SIGKILL"``;
+    ``sent(name)`` is called for each signal that reached a process.
     """
     note = log or (lambda msg: None)
-    try:
-        if leader_only_first:
-            os.kill(pgid, signal.SIGINT)
-        else:
-            os.killpg(pgid, signal.SIGINT)
-    except (ProcessLookupError, PermissionError):
-        pass
+
+    def send(sig, to_group: bool) -> None:
+        try:
+            (os.killpg if to_group else os.kill)(pgid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        if sent is not None:
+            sent(sig.name)
+
+    send(signal.SIGINT, to_group=False)
     leader_done = is_done or (lambda: pgid not in group_members(pgid))
     if _wait(leader_done, grace):
         if wait_group_gone(pgid, 0.2):
@@ -180,11 +202,11 @@ def stop_group(pgid: int, *, grace: float, term_grace: float, leader_only_first:
         note("stap stopped; ending what it left in its process group (SIGTERM)")
     else:
         note(f"stap did not stop {grace:g} s after SIGINT; sending SIGTERM to its process group")
-    signal_group(pgid, signal.SIGTERM)
+    send(signal.SIGTERM, to_group=True)
     if wait_group_gone(pgid, term_grace):
         return "SIGTERM"
     note(f"still running {term_grace:g} s after SIGTERM; sending SIGKILL")
-    signal_group(pgid, signal.SIGKILL)
+    send(signal.SIGKILL, to_group=True)
     wait_group_gone(pgid, 2.0)
     return "SIGKILL"
 

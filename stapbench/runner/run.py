@@ -32,7 +32,7 @@ from .lint import bpf_format_note
 from .marker import new_marker, script_with_marker
 from .options import RunOptions, build_stap_argv
 from .pipeline import IDLE_FLUSH_S, ParsePipeline, call_each
-from .process import StapProcess, group_members, signal_group, spawn_stap, stop_group
+from .process import StapProcess, group_members, is_alive, signal_group, spawn_stap, stop_group, wait_group_gone
 from .record import RunRecord
 from .remote import RemoteError, resolve_targets, stap_launcher
 from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
@@ -48,21 +48,8 @@ DRAIN_S = 0.5
 READ_SIZE = 65536  # per os.read of stap's pty or pipe
 #: how often a -x target is checked for having exited
 TARGET_CHECK_S = 0.5
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: it exists
-        return True
-    try:  # a zombie is gone for tracing purposes
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        return stat[stat.rfind(b")") + 2:][:1] != b"Z"
-    except OSError:
-        return False
+#: after stap ended: how long its killed helpers may take to be gone, and their uprobes to be free
+GONE_S = 5.0
 
 
 class RunError(RuntimeError):
@@ -140,6 +127,8 @@ class Run:
         self._timers: list[threading.Timer] = []
         self._reader: threading.Thread | None = None
         self._exited = False
+        self._signals_sent: list[str] = []  # names, in order, of the signals that reached stap's group
+        self._signals_at_exit: list[str] = []
         self._next_target_check = 0.0
 
     @classmethod
@@ -208,6 +197,10 @@ class Run:
         opts = self.options
         record = self.record
         record.folder = prepare_record_dir(opts.record) if opts.record else new_run_dir(opts.transcript_dir)
+        if opts.pid is not None and not is_alive(opts.pid):
+            why = f"-x {opts.pid}: there is no process {opts.pid} (stap was not started)"
+            self._finish_without_process(why)
+            raise RunError(why)
         script_path = record.folder / SCRIPT
         script_path.write_text(
             script_with_marker(self.script, self.marker, opts.runtime) if self.marker else self.script, encoding="utf-8")
@@ -252,7 +245,7 @@ class Run:
         cleanup.register(self)
         if opts.watchdog:
             try:
-                self._watchdog = start_watchdog(self._proc.pid, opts.grace, opts.term_grace)
+                self._watchdog = start_watchdog(self._proc.pid, opts.grace, opts.term_grace, record.folder)
             except OSError as exc:
                 self._note(f"no watchdog ({exc}); stap is stopped at exit and on terminal hang-up only")
         initial = b""
@@ -329,15 +322,13 @@ class Run:
 
     def _escalate(self, grace: float) -> None:
         self._stop_trigger()  # first: its last requests are no longer traced anyway
-        self.record.stop_signal = stop_group(
-            self._proc.pid, grace=grace, term_grace=self.options.term_grace,
-            is_done=lambda: self._exited, log=self._note)
+        stop_group(self._proc.pid, grace=grace, term_grace=self.options.term_grace,
+                   is_done=lambda: self._exited, log=self._note, sent=self._signals_sent.append)
 
     def _kill_now(self) -> None:
         self._stop_trigger()
-        if self._proc is not None:
-            signal_group(self._proc.pid, signal.SIGKILL)
-            self.record.stop_signal = "SIGKILL"
+        if self._proc is not None and signal_group(self._proc.pid, signal.SIGKILL):
+            self._signals_sent.append("SIGKILL")
 
     def _note(self, text: str) -> None:
         self.record.notes.append(text)
@@ -377,7 +368,7 @@ class Run:
                     self._pipeline.flush()
                     idle_flushed = True
                 if exited_at is None and not proc.child.isalive():
-                    self._exited = True
+                    self._mark_exited()
                     exited_at = time.monotonic()
                 if exited_at is None:
                     self._watch_target()
@@ -385,13 +376,17 @@ class Run:
                     break  # something stap started still holds the pty or the pipe
             if exited_at is None:
                 proc.child.wait()
-                self._exited = True
+                self._mark_exited()
         except Exception as exc:  # never lose the run to a reader bug
             log.exception("stapbench reader failed")
             self._note(f"reader failed: {exc!r}")
             self._kill_now()
         finally:
             self._finish()
+
+    def _mark_exited(self) -> None:
+        self._signals_at_exit = list(self._signals_sent)  # later ones went to what stap left behind
+        self._exited = True
 
     def _watch_target(self) -> None:
         """With -x, stap outlives its target; end the run when the target is gone."""
@@ -404,7 +399,7 @@ class Run:
         if now < self._next_target_check:
             return
         self._next_target_check = now + TARGET_CHECK_S
-        if not _process_exists(pid):
+        if not is_alive(pid):
             self._note(f"target process {pid} exited; stopping stap")
             self.stop(reason="target exited")
 
@@ -475,15 +470,26 @@ class Run:
             record.exit_status = -child.signalstatus
         if record.stop_reason is None:
             record.stop_reason = "exited"
+        # the signal that ended stap: the one it died of, else the last one it got before it exited
+        if child.signalstatus is not None:
+            record.stop_signal = signal.Signals(child.signalstatus).name
+        elif self._signals_at_exit:
+            record.stop_signal = self._signals_at_exit[-1]
         # a -c target or a stray helper stap left behind: end it (never leave stap running)
         if group_members(proc.pid):
             stop_group(proc.pid, grace=0.0, term_grace=self.options.term_grace,
                        is_done=lambda: True, log=self._note)
+        # what a SIGKILL hit is still on its way out: its uprobes are busy until it is gone
+        wait_group_gone(proc.pid, GONE_S)
         if self.options.runtime == "bpf" and not self.options.remote:
             # a stapbpf killed on the way (SIGKILL) leaves its probe points in the kernel
-            note = cleanup_note(*remove_stale_stap_uprobes())
+            note = cleanup_note(*remove_stale_stap_uprobes(busy_for=GONE_S))
             if note:
                 self._note(note)
+        if record.stop_reason == "interrupted":  # the last word after "press again to kill it"
+            how = (f"killed by {record.stop_signal}" if child.signalstatus is not None
+                   else f"after {record.stop_signal or 'its own end'}, exit status {record.exit_status}")
+            self._note(f"stap ended after the interrupt: {how}")
         self._pipeline.close()
         try:
             os.close(proc.stderr_fd)
@@ -497,9 +503,9 @@ class Run:
             self._writer.close()
             self._writer = None
         record.ended_at = time.time()
+        record.write_meta()  # first: a watchdog that finds the end recorded leaves meta.json alone
         release_watchdog(self._watchdog)
         self._watchdog = None
-        record.write_meta()
         cleanup.unregister(self)
         self.finished.set()
         call_each(self.on_end, self, self.callback_errors)

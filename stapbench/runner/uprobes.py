@@ -15,7 +15,10 @@ from __future__ import annotations
 import errno
 import os
 import re
+import time
 from dataclasses import dataclass
+
+from .process import process_status
 
 UPROBE_EVENTS = "/sys/kernel/debug/tracing/uprobe_events"
 _ENTRY = re.compile(r"^[pr]:(?P<group>[^/\s]+)/(?P<name>stapprobe_(?P<pid>\d+)_\d+)\s+(?P<target>\S+)")
@@ -34,11 +37,9 @@ class StapUprobe:
 
 
 def _is_stapbpf(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/comm", "rb") as f:
-            return f.read().strip() == b"stapbpf"
-    except OSError:
-        return False
+    """A running stapbpf (a zombie one is gone: its probes are stale)."""
+    status = process_status(pid)
+    return status is not None and status[0] == "stapbpf" and status[1] != "Z"
 
 
 def stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
@@ -61,25 +62,43 @@ def stale_stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
     return [u for u in stap_uprobes(events_file) if not _is_stapbpf(u.pid)]
 
 
-def remove_stale_stap_uprobes(events_file: str = UPROBE_EVENTS) -> tuple[list[StapUprobe], list[str]]:
-    """Remove the stale entries: (removed, errors).  Needs write access to the file (root)."""
+def remove_stale_stap_uprobes(events_file: str = UPROBE_EVENTS, *, busy_for: float = 0.0,
+                              poll: float = 0.05) -> tuple[list[StapUprobe], list[str]]:
+    """Remove the stale entries: (removed, errors).  Needs write access to the file (root).
+
+    An entry the kernel calls busy (EBUSY) is still in use: its stapbpf is dying (its perf
+    events are being released) or runs where this /proc can't see it (another PID
+    namespace).  Entries of a stapbpf still in /proc are retried for ``busy_for`` seconds;
+    the others are left alone quietly."""
     removed, errors = [], []
-    for probe in stale_stap_uprobes(events_file):
-        try:
-            # one write(2) per entry, O_APPEND (O_TRUNC would clear every probe on the machine);
-            # no buffered file object: its seek to the end fails on tracefs (EINVAL)
-            fd = os.open(events_file, os.O_WRONLY | os.O_APPEND)
+    deadline = time.monotonic() + busy_for
+    pending = stale_stap_uprobes(events_file)
+    while pending:
+        busy = []
+        for probe in pending:
             try:
-                os.write(fd, (probe.removal + "\n").encode())
-            finally:
-                os.close(fd)
-            removed.append(probe)
-        except OSError as exc:
-            if exc.errno == errno.EBUSY:
-                # in use after all: a stapbpf this /proc can't see (another PID namespace) owns it
-                continue
-            errors.append(f"{probe.name}: {exc.strerror or exc}")
+                _write_removal(events_file, probe)
+                removed.append(probe)
+            except OSError as exc:
+                if exc.errno != errno.EBUSY:
+                    errors.append(f"{probe.name}: {exc.strerror or exc}")
+                elif process_status(probe.pid) is not None:
+                    busy.append(probe)  # its stapbpf is still on its way out
+        if not busy or time.monotonic() >= deadline:
+            break
+        time.sleep(poll)
+        pending = busy
     return removed, errors
+
+
+def _write_removal(events_file: str, probe: StapUprobe) -> None:
+    # one write(2) per entry, O_APPEND (O_TRUNC would clear every probe on the machine);
+    # no buffered file object: its seek to the end fails on tracefs (EINVAL)
+    fd = os.open(events_file, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, (probe.removal + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def cleanup_note(removed: list[StapUprobe], errors: list[str]) -> str | None:
