@@ -4,6 +4,7 @@ pytest_plugins = [
     "tests.support.paths",
     "tests.support.programs",
     "tests.support.stap",
+    "tests.support.sudo_user",
     "tests.support.nginx",
     "tests.support.nginx_build",
     "tests.support.jupyterlab",

@@ -11,7 +11,7 @@ import time
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from stapbench.runner.marker import MarkerFilter, script_with_marker
+from stapbench.runner.marker import MarkerFilter, TaggedLineFilter, script_with_marker
 from stapbench.runner.options import RunOptions, as_argv, build_stap_argv
 from stapbench.runner.process import group_members, stop_group
 from stapbench.runner.transcript import TranscriptWriter, iter_chunks
@@ -106,22 +106,44 @@ def test_on_the_kernel_runtime_the_marker_waits_for_a_running_session():
         assert timer.startswith("probe timer.ms(") and f"if (!{flag})" in timer and f"{flag} = 1" in timer
 
 
+def feed_cut(stream_filter, stream: bytes, cuts: list[int]) -> tuple[bytes, list]:
+    """Feed ``stream`` cut at ``cuts`` to a filter: (all it passed on, what each feed said besides)."""
+    out, said = b"", []
+    bounds = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
+    for a, b in zip(bounds, bounds[1:]):
+        data, extra = stream_filter.feed(stream[a:b])
+        out += data
+        said.append(extra)
+    return out + stream_filter.close(), said
+
+
 @settings(max_examples=300, deadline=None)
 @given(before=st.binary(max_size=80), after=st.binary(max_size=80), cuts=st.lists(st.integers(0, 300), max_size=8))
 def test_marker_filter_removes_the_marker_however_the_stream_is_cut(before, after, cuts):
     stream = before + MARK.encode() + b"\n" + after
-    f = MarkerFilter(MARK)
-    out, found_at = b"", []
-    bounds = sorted({0, len(stream), *(c % (len(stream) + 1) for c in cuts)})
-    for a, b in zip(bounds, bounds[1:]):
-        data, found = f.feed(stream[a:b])
-        out += data
-        found_at.append(found)
-    out += f.close()
+    out, found_at = feed_cut(MarkerFilter(MARK), stream, cuts)
     # the first occurrence goes (it may start inside `before` if that ends like the marker)
     first = stream.find(MARK.encode() + b"\n")
     assert out == stream[:first] + stream[first + len(MARK) + 1:]
     assert found_at.count(True) == 1
+
+
+TAG = "[stapbench-supervisor 0123abcd]"
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(st.sampled_from([b"WARNING: x\n", b"[stapbench-super\n", b"Pass 5: run failed\n",
+                                        TAG.encode() + b" note removed 1 uprobe\n", b"no newline"]), max_size=8),
+       cuts=st.lists(st.integers(0, 400), max_size=8))
+def test_tagged_line_filter_takes_out_whole_tagged_lines_however_cut(lines, cuts):
+    stream = b"".join(lines)
+    out, said = feed_cut(TaggedLineFilter(TAG), stream, cuts)
+    texts = [text for chunk in said for text in chunk]
+    expected = [line for line in stream.splitlines(keepends=True)]
+    tagged = [i for i, line in enumerate(expected) if line.startswith(TAG.encode() + b" ") and line.endswith(b"\n")
+              and (i == 0 or expected[i - 1].endswith(b"\n"))]
+    assert texts == ["note removed 1 uprobe"] * len(tagged)
+    assert out == b"".join(line for i, line in enumerate(expected) if i not in tagged)
 
 
 def test_marker_filter_passes_everything_when_the_marker_never_comes():

@@ -73,3 +73,40 @@ class MarkerFilter:
             if pattern.startswith(buf[-n:]):
                 return n
         return 0
+
+
+class TaggedLineFilter:
+    """Takes the lines that begin with ``tag + " "`` out of a byte stream fed in chunks
+    (the supervisor's notes on stap's stderr) and gives their text apart.
+
+    A line start that could still become the tag is held back until the next chunk
+    decides; everything else passes at once.
+    """
+
+    def __init__(self, tag: str | None):
+        self.tag = (tag + " ").encode() if tag else None
+        self._held = b""
+        self._at_line_start = True
+
+    def feed(self, data: bytes) -> tuple[bytes, list[str]]:
+        if self.tag is None:
+            return data, []
+        buf, self._held = self._held + data, b""
+        out, texts, pos = [], [], 0
+        while pos < len(buf):
+            end = buf.find(b"\n", pos)
+            line = buf[pos:] if end < 0 else buf[pos:end + 1]
+            if self._at_line_start and line.startswith(self.tag) and end >= 0:
+                texts.append(line[len(self.tag):-1].decode("utf-8", "replace"))
+            elif self._at_line_start and end < 0 and self.tag.startswith(line[:len(self.tag)]):
+                self._held = line  # could still be a tagged line: wait for its end
+                break
+            else:
+                out.append(line)
+                self._at_line_start = end >= 0
+            pos += len(line)
+        return b"".join(out), texts
+
+    def close(self) -> bytes:
+        held, self._held = self._held, b""
+        return held

@@ -1,7 +1,8 @@
 """stap's bytes to events, the same way live and in a replay.
 
 :class:`ParsePipeline` takes chunks of stap's two streams: stdout goes through the
-readiness-marker filter (the marker line is not the user's output), then each stream
+readiness-marker filter (the marker line is not the user's output), stderr through
+the filter that takes out the ``--sudo`` supervisor's notes, then each stream
 through its own :class:`~stapbench.parser.StreamParser`; the events go into the
 :class:`~stapbench.runner.record.RunRecord` and to the ``on_event`` callbacks.  A new
 stream, filter or per-event hook belongs here, so a live run and a replay stay alike; a
@@ -17,7 +18,7 @@ from typing import Callable
 from ..model import Event
 from ..parser import StreamParser
 from .hoststreams import HostStdout
-from .marker import MarkerFilter
+from .marker import MarkerFilter, TaggedLineFilter
 from .record import RunRecord
 from .transcript import iter_chunks
 
@@ -51,6 +52,7 @@ class ParsePipeline:
         self.errors = errors if errors is not None else []
         self._note = note or record.notes.append
         self._marker = MarkerFilter(record.marker)
+        self._supervisor_lines = TaggedLineFilter(record.supervisor_token)
         self._parsers = {"stdout": StreamParser("stdout"), "stderr": StreamParser("stderr")}
         self._t: float | None = None  # arrival time of the last chunk fed
         self._hosts: HostStdout | None = None  # stdout of a several-host run, split per host
@@ -77,6 +79,10 @@ class ParsePipeline:
         found = False
         if stream == "stdout":
             data, found = self._marker.feed(data)
+        else:
+            data, texts = self._supervisor_lines.feed(data)
+            for text in texts:
+                self._supervisor_said(text)
         if data:
             parser = self._parsers[stream]
             self._deliver(parser.feed(data))
@@ -95,9 +101,9 @@ class ParsePipeline:
             self._deliver(self._hosts.flush())
 
     def close(self) -> None:
-        tail = self._marker.close()
-        if tail:
-            self._deliver(self._parsers["stdout"].feed(tail))
+        for stream, tail in (("stdout", self._marker.close()), ("stderr", self._supervisor_lines.close())):
+            if tail:
+                self._deliver(self._parsers[stream].feed(tail))
         for parser in self._parsers.values():
             self._deliver(parser.close())
         if self._hosts is not None:
@@ -117,6 +123,11 @@ class ParsePipeline:
             ready = self.feed(stream, data, t) or ready
         self.close()
         return ready
+
+    def _supervisor_said(self, text: str) -> None:
+        kind, _, rest = text.partition(" ")
+        if kind == "note" and rest not in self.record.notes:  # (a replay has it from meta.json)
+            self._note(rest)
 
     def _deliver(self, events: list[Event]) -> None:
         if not events:

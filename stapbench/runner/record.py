@@ -39,6 +39,8 @@ class RunRecord:
         self.argv: list[str] = list(argv or [])
         self.trigger_argv = options.trigger_argv()
         self.stap_pid: int | None = None
+        #: with --sudo: how the supervisor's lines on stderr begin (they become notes)
+        self.supervisor_token: str | None = None
         self._events: collections.deque[Event] = collections.deque(maxlen=max(1, options.max_events))
         self._lock = threading.Lock()
         self.events_total = 0
@@ -120,6 +122,7 @@ class RunRecord:
             "argv": self.argv,
             "stap_pid": self.stap_pid,
             "marker": self.marker,
+            "supervisor_token": self.supervisor_token,
             "runtime": opts.runtime,
             "pid": opts.pid,
             "cmd": opts.cmd,
@@ -157,6 +160,7 @@ class RunRecord:
         record.replayed = True
         record.trigger_argv = meta.get("trigger")
         record.stap_pid = meta.get("stap_pid")
+        record.supervisor_token = meta.get("supervisor_token")
         for name in ("started_at", "ready_at", "ended_at", "exit_status", "stop_reason", "stop_signal",
                      "trigger_status"):
             setattr(record, name, meta.get(name))

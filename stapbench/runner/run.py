@@ -20,7 +20,9 @@ import logging
 import os
 import select
 import signal
+import secrets
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,7 +37,8 @@ from .pipeline import IDLE_FLUSH_S, ParsePipeline, call_each
 from .process import StapProcess, group_members, is_alive, signal_group, spawn_stap, stop_group, wait_group_gone
 from .record import RunRecord
 from .remote import RemoteError, resolve_targets, stap_launcher
-from .sudo import answer_prompt, is_root, needs_password, new_prompt, sudo_argv
+from .sudo import await_start, is_root, needs_password, new_prompt, sudo_argv
+from .supervisor import import_path, supervisor_argv
 from .transcript import SCRIPT, TranscriptWriter, new_run_dir, prepare_record_dir
 from .trigger import Trigger, trigger_failure
 from .uprobes import cleanup_note, remove_stale_stap_uprobes
@@ -115,8 +118,7 @@ class Run:
         self.callback_errors: list[BaseException] = []
         self.ready = threading.Event()
         self.finished = threading.Event()
-        self._pipeline = ParsePipeline(record, on_event=self.on_event, errors=self.callback_errors,
-                                       note=self._note)
+        self._pipeline: ParsePipeline | None = None  # made by start(), once the record says what to filter
         self._write_lock = threading.Lock()
         self._stop_lock = threading.Lock()
         self._proc: StapProcess | None = None
@@ -151,6 +153,11 @@ class Run:
     @property
     def events(self) -> list[Event]:
         return self.record.events
+
+    @property
+    def supervised(self) -> bool:
+        """stap runs under sudo, as the child of the privileged supervisor."""
+        return self.record.supervisor_token is not None
 
     @property
     def running(self) -> bool:
@@ -226,11 +233,16 @@ class Run:
         if opts.use_sudo and not is_root():
             if opts.sudo_password is not None or needs_password(opts.sudo):
                 prompt, prompt_start = new_prompt()
-            record.argv = sudo_argv(opts.sudo, stap_argv, env_add, prompt=prompt)
+            record.supervisor_token = f"[stapbench-supervisor {secrets.token_hex(6)}]"
+            record.argv = sudo_argv(opts.sudo, supervisor_argv(
+                sys.executable, import_path(), token=record.supervisor_token, watch_pid=os.getpid(),
+                grace=opts.grace, term_grace=opts.term_grace, env_add=env_add, stap_argv=stap_argv), prompt=prompt)
             env = dict(os.environ)
         else:
             record.argv = stap_argv
             env = {**os.environ, **env_add}
+        self._pipeline = ParsePipeline(record, on_event=self.on_event, errors=self.callback_errors,
+                                       note=self._note)
         record.started_at = time.time()
         record.write_meta()
         self._writer = TranscriptWriter(record.folder)
@@ -249,10 +261,11 @@ class Run:
             except OSError as exc:
                 self._note(f"no watchdog ({exc}); stap is stopped at exit and on terminal hang-up only")
         initial = b""
-        if prompt_start is not None:
+        if self.supervised:
             try:
-                answer_prompt(self._proc.child, prompt_start, opts.sudo_password)
-            except BaseException as exc:  # no password (no stdin), wrong prompt, Ctrl-C: leave nothing behind
+                await_start(self._proc.child, f"{record.supervisor_token} started".encode(), prompt_start,
+                            opts.sudo_password)
+            except BaseException as exc:  # no or a wrong password, Ctrl-C: leave nothing behind
                 self._note(f"sudo: {exc or type(exc).__name__}")
                 record.stop_reason = "error"
                 self._kill_now()
@@ -261,7 +274,7 @@ class Run:
                 if isinstance(exc, Exception):
                     raise RunError(f"sudo: {exc or type(exc).__name__}") from exc
                 raise
-            # bytes pexpect read past the prompt are stap's: hand them on
+            # bytes pexpect read past the started line are stap's: hand them on
             initial = bytes(self._proc.child.buffer)
             self._proc.child.buffer = b""
         self._start_reader(initial)
@@ -273,22 +286,30 @@ class Run:
         """Wait for the end.  KeyboardInterrupt stops the run (SIGINT first) and keeps
         its output; a second one kills it at once.  ``timeout`` only bounds this wait."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        interrupts = 0
+        interrupts = handled = 0
         while not self.finished.is_set():
             try:
+                # handled inside the try: a second Ctrl-C while the first is handled is counted, not raised
+                if handled < interrupts:
+                    handled = interrupts
+                    self._interrupted(first=handled == 1)
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 self.finished.wait(0.1 if left is None else min(0.1, left))
                 if deadline is not None and time.monotonic() >= deadline:
                     break
             except KeyboardInterrupt:
                 interrupts += 1
-                if interrupts == 1:
-                    self._note("interrupted: stopping stap (SIGINT; press again to kill it)")
-                    self.stop(reason="interrupted")
-                else:
-                    self._note("interrupted again: killing stap's process group")
-                    self._kill_now()
         return self
+
+    def _interrupted(self, first: bool) -> None:
+        if first:
+            self._note("interrupted: stopping stap (SIGINT; press again to kill it)")
+            self.stop(reason="interrupted")
+        else:
+            if self.stop_reason is None:
+                self.record.stop_reason = "interrupted"
+            self._note("interrupted again: killing stap's process group")
+            self._kill_now()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """True once the probes are live; False if the run ended (or timed out) before."""
@@ -327,7 +348,17 @@ class Run:
 
     def _kill_now(self) -> None:
         self._stop_trigger()
-        if self._proc is not None and signal_group(self._proc.pid, signal.SIGKILL):
+        if self._proc is None:
+            return
+        if self.supervised and self._proc.child.isalive():
+            # root's stap is out of reach: sudo passes SIGQUIT on, the supervisor SIGKILLs stap's group
+            try:
+                os.kill(self._proc.pid, signal.SIGQUIT)
+                self._signals_sent.append("SIGKILL")
+                return
+            except OSError:
+                pass
+        if signal_group(self._proc.pid, signal.SIGKILL):
             self._signals_sent.append("SIGKILL")
 
     def _note(self, text: str) -> None:
@@ -471,17 +502,19 @@ class Run:
         if record.stop_reason is None:
             record.stop_reason = "exited"
         # the signal that ended stap: the one it died of, else the last one it got before it exited
+        # (of those it can survive: a stap that exited was not ended by a SIGKILL request)
         if child.signalstatus is not None:
             record.stop_signal = signal.Signals(child.signalstatus).name
-        elif self._signals_at_exit:
-            record.stop_signal = self._signals_at_exit[-1]
+        else:
+            survivable = [name for name in self._signals_at_exit if name != "SIGKILL"]
+            record.stop_signal = survivable[-1] if survivable else None
         # a -c target or a stray helper stap left behind: end it (never leave stap running)
         if group_members(proc.pid):
             stop_group(proc.pid, grace=0.0, term_grace=self.options.term_grace,
                        is_done=lambda: True, log=self._note)
         # what a SIGKILL hit is still on its way out: its uprobes are busy until it is gone
         wait_group_gone(proc.pid, GONE_S)
-        if self.options.runtime == "bpf" and not self.options.remote:
+        if self.options.runtime == "bpf" and not self.options.remote and not self.supervised:  # (the supervisor did, as root)
             # a stapbpf killed on the way (SIGKILL) leaves its probe points in the kernel
             note = cleanup_note(*remove_stale_stap_uprobes(busy_for=GONE_S))
             if note:

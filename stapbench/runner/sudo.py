@@ -1,9 +1,12 @@
 """Running stap through sudo for a user who is not root.
 
-sudo resets the environment, so what stap needs from it (the memlock shim's
-LD_PRELOAD) is passed through ``env NAME=VALUE`` after ``--``: still an argv,
-no shell.  sudo is told to prompt with a unique string (``-p``) so the prompt
-is recognised on the pty for sure and never mistaken for stap output.
+sudo runs :mod:`~stapbench.runner.supervisor` (root's side of the run: stap's
+parent, its stop and its clean-up), which takes what stap needs from the
+environment (the memlock shim's LD_PRELOAD) as options: sudo resets the
+environment; still an argv, no shell.  sudo is told to prompt with a unique
+string (``-p``) so the prompt is recognised on the pty for sure and never
+mistaken for stap output; the supervisor's ``started`` line says sudo took the
+password, and a second prompt that it did not (the run fails at once).
 
 The password comes from ``RunOptions.sudo_password`` or a masked
 ``getpass`` prompt (in a notebook, ipykernel's password field), is written
@@ -38,16 +41,13 @@ def needs_password(sudo: str = "sudo") -> bool:
         return True
 
 
-def sudo_argv(sudo: str, stap_argv: list[str], env_add: dict[str, str], *, prompt: str | None) -> list[str]:
+def sudo_argv(sudo: str, command: list[str], *, prompt: str | None) -> list[str]:
     argv = [sudo]
     if prompt is None:
         argv.append("-n")  # never block on a prompt nobody answers
     else:
         argv += ["-k", "-p", prompt]  # -k: always ask, so the prompt comes for sure
-    argv.append("--")
-    if env_add:
-        argv += ["env", *(f"{k}={v}" for k, v in env_add.items())]
-    return argv + stap_argv
+    return argv + ["--", *command]
 
 
 def new_prompt() -> tuple[str, bytes]:
@@ -56,27 +56,35 @@ def new_prompt() -> tuple[str, bytes]:
     return PROMPT_TEMPLATE.format(token=token), f"[stapbench {token}] sudo password for ".encode()
 
 
-def answer_prompt(child: pexpect.spawn, prompt_start: bytes, password: str | None, *, timeout: float = 30.0) -> None:
-    """Wait for sudo's prompt on the pty and answer it.
+def await_start(child: pexpect.spawn, started: bytes, prompt_start: bytes | None, password: str | None, *,
+                timeout: float = 30.0) -> None:
+    """Answer sudo's prompt (if ``prompt_start``), then wait for the command's ``started`` line.
 
-    Raises :class:`SudoError` if sudo exits or does not prompt in time.
+    Raises :class:`SudoError` at once when sudo asks again (a wrong password), exits,
+    or neither prompts nor starts the command in time.
     """
+    if prompt_start is not None:
+        _expect(child, [prompt_start], timeout, "ask for a password")
+        _expect(child, [b": "], 5, "finish its prompt")
+        if password is None:
+            password = getpass.getpass("sudo password (for stap): ")
+        child.send(password.encode() + b"\n")
+        password = None  # noqa: F841 - drop our reference at once
+    if _expect(child, [started, prompt_start or started], timeout, "start stap") == 1:
+        raise SudoError("the sudo password was not accepted (sudo asked for it again)")
     try:
-        child.expect_exact([prompt_start], timeout=timeout)
-        child.expect_exact([b": "], timeout=5)
-    except pexpect.EOF:
-        raise SudoError("sudo exited before asking for a password: " + _tail(child)) from None
-    except pexpect.TIMEOUT:
-        raise SudoError(f"sudo did not ask for a password within {timeout:g} s") from None
-    if password is None:
-        password = getpass.getpass("sudo password (for stap): ")
-    child.send(password.encode() + b"\n")
-    password = None  # noqa: F841 - drop our reference at once
-    try:
-        # sudo answers a no-echo read with a bare newline; it is not stap output
-        child.expect([rb"\r?\n"], timeout=5)
+        child.expect([rb"\r?\n"], timeout=5)  # the end of the started line
     except (pexpect.EOF, pexpect.TIMEOUT):
         pass
+
+
+def _expect(child: pexpect.spawn, patterns: list[bytes], timeout: float, what: str) -> int:
+    try:
+        return child.expect_exact(patterns, timeout=timeout)
+    except pexpect.EOF:
+        raise SudoError(f"sudo exited before it could {what}: " + _tail(child)) from None
+    except pexpect.TIMEOUT:
+        raise SudoError(f"sudo did not {what} within {timeout:g} s") from None
 
 
 def _tail(child: pexpect.spawn) -> str:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from .process import process_status
 
 UPROBE_EVENTS = "/sys/kernel/debug/tracing/uprobe_events"
+#: how long the kernel may still call an entry busy after its stapbpf is gone
+RELEASE_S = 1.0
 _ENTRY = re.compile(r"^[pr]:(?P<group>[^/\s]+)/(?P<name>stapprobe_(?P<pid>\d+)_\d+)\s+(?P<target>\S+)")
 
 
@@ -42,12 +44,15 @@ def _is_stapbpf(pid: int) -> bool:
     return status is not None and status[0] == "stapbpf" and status[1] != "Z"
 
 
-def stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
-    """Every probe point stapbpf processes have registered (none if the file can't be read)."""
+def stap_uprobes(events_file: str = UPROBE_EVENTS, *, missing_ok: bool = True) -> list[StapUprobe]:
+    """Every probe point stapbpf processes have registered.  If the file can't be read
+    (absent; unreadable without root): none, or the OSError unless ``missing_ok``."""
     try:
         with open(events_file, encoding="utf-8", errors="replace") as f:
             lines = f.read().splitlines()
     except OSError:
+        if not missing_ok:
+            raise
         return []
     out = []
     for line in lines:
@@ -57,21 +62,22 @@ def stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
     return out
 
 
-def stale_stap_uprobes(events_file: str = UPROBE_EVENTS) -> list[StapUprobe]:
+def stale_stap_uprobes(events_file: str = UPROBE_EVENTS, *, missing_ok: bool = True) -> list[StapUprobe]:
     """The entries whose stapbpf is no longer running."""
-    return [u for u in stap_uprobes(events_file) if not _is_stapbpf(u.pid)]
+    return [u for u in stap_uprobes(events_file, missing_ok=missing_ok) if not _is_stapbpf(u.pid)]
 
 
 def remove_stale_stap_uprobes(events_file: str = UPROBE_EVENTS, *, busy_for: float = 0.0,
                               poll: float = 0.05) -> tuple[list[StapUprobe], list[str]]:
     """Remove the stale entries: (removed, errors).  Needs write access to the file (root).
 
-    An entry the kernel calls busy (EBUSY) is still in use: its stapbpf is dying (its perf
-    events are being released) or runs where this /proc can't see it (another PID
-    namespace).  Entries of a stapbpf still in /proc are retried for ``busy_for`` seconds;
-    the others are left alone quietly."""
+    An entry the kernel calls busy (EBUSY) is still in use: its stapbpf is dying, or just
+    died and its perf events are still being released, or it runs where this /proc can't
+    see it (another PID namespace).  Busy entries are retried for ``busy_for`` seconds
+    while their stapbpf is still in /proc, for at most :data:`RELEASE_S` once it is not;
+    then they are left alone quietly."""
     removed, errors = [], []
-    deadline = time.monotonic() + busy_for
+    start = time.monotonic()
     pending = stale_stap_uprobes(events_file)
     while pending:
         busy = []
@@ -82,9 +88,11 @@ def remove_stale_stap_uprobes(events_file: str = UPROBE_EVENTS, *, busy_for: flo
             except OSError as exc:
                 if exc.errno != errno.EBUSY:
                     errors.append(f"{probe.name}: {exc.strerror or exc}")
-                elif process_status(probe.pid) is not None:
-                    busy.append(probe)  # its stapbpf is still on its way out
-        if not busy or time.monotonic() >= deadline:
+                else:
+                    dying = process_status(probe.pid) is not None
+                    if time.monotonic() - start < (busy_for if dying else min(busy_for, RELEASE_S)):
+                        busy.append(probe)
+        if not busy:
             break
         time.sleep(poll)
         pending = busy
