@@ -74,16 +74,38 @@ def check_build_tree() -> list[Check]:
     return checks
 
 
+def installed(tool: str) -> str | None:
+    """Where ``tool`` is on PATH, executable by this user or not (stapbpf and staprun are
+    setuid root, runnable by root and the stapusr group only)."""
+    found = shutil.which(tool)
+    if found:
+        return found
+    for folder in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(folder, tool)
+        if folder and os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def _root_only(path: str) -> str:
+    return f"{path} (not executable as this user: root and the stapusr group; --sudo runs stap as root)"
+
+
 def check_debugfs() -> Check:
-    if os.path.exists(UPROBE_EVENTS):
+    try:
+        os.stat(UPROBE_EVENTS)
         return Check("debugfs", True, f"mounted ({UPROBE_EVENTS} exists)")
-    return Check("debugfs", False, f"{UPROBE_EVENTS} not found",
-                 "mount -t debugfs nodev /sys/kernel/debug (stapbpf opens the uprobe_events file)")
+    except PermissionError:
+        return Check("debugfs", None, f"{UPROBE_EVENTS} is unreadable as this user (debugfs is root's; "
+                                      "stap under --sudo runs as root)", "sudo stapbench doctor checks it")
+    except OSError:
+        return Check("debugfs", False, f"{UPROBE_EVENTS} not found",
+                     "mount -t debugfs nodev /sys/kernel/debug (stapbpf opens the uprobe_events file)")
 
 
 def kernel_runtime_missing() -> str | None:
     """Why the kernel runtime cannot build and load its module here, or None if it can."""
-    if not shutil.which("staprun"):
+    if not installed("staprun"):
         return "staprun not found"
     if not (kernel_build_tree() / "Makefile").exists():
         return "no kernel headers/Makefile in the build tree"
@@ -96,7 +118,7 @@ def auto_runtime() -> tuple[str | None, str | None]:
     """The runtime to use when none is asked for: (None, None) for stap's default (the kernel
     runtime) where it can work, else ("bpf", why the kernel runtime can't) where stapbpf is."""
     why = kernel_runtime_missing()
-    if why is None or not shutil.which("stapbpf"):
+    if why is None or not installed("stapbpf"):
         return None, None
     return "bpf", why
 
@@ -112,12 +134,18 @@ def check_runtimes() -> list[Check]:
                             "(%%stap does here by default: StapMagics.runtime = 'auto'); for the kernel runtime "
                             "(kernel.function, print_backtrace, $var$) without changing this kernel: "
                             "'stapbench lab up', then %%stap --remote lab"))
-    stapbpf = shutil.which("stapbpf")
-    checks.append(Check("runtime bpf", bool(stapbpf), stapbpf or "stapbpf not found",
+    stapbpf = installed("stapbpf")
+    runnable = bool(stapbpf) and (os.geteuid() == 0 or os.access(stapbpf, os.X_OK))
+    checks.append(Check("runtime bpf", bool(stapbpf),
+                        (stapbpf if runnable else _root_only(stapbpf)) if stapbpf else "stapbpf not found",
                         "apt-get install systemtap (Debian's package includes stapbpf)"))
-    stapdyn = shutil.which("stapdyn")
+    stapdyn = installed("stapdyn")
     checks.append(Check("runtime dyninst", True if stapdyn else None, stapdyn or "stapdyn not installed",
                         "optional: a systemtap build with Dyninst support"))
+    if any(c.ok for c in checks):  # a runtime that can't work here is no problem while another can
+        for check in checks:
+            if check.ok is False:
+                check.ok = None
     return checks
 
 
@@ -208,7 +236,13 @@ def check_live_bpf() -> Check:
 
 def check_stale_uprobes() -> Check:
     """Probe points a killed stapbpf left in the kernel (stapbench removes them after its runs)."""
-    stale = stale_stap_uprobes()
+    try:
+        stale = stale_stap_uprobes(missing_ok=False)
+    except PermissionError:
+        return Check("loaded uprobes", None, f"can't tell without root ({UPROBE_EVENTS} is unreadable as this user)",
+                     "sudo stapbench doctor lists them; --sudo runs remove them after each run")
+    except OSError:
+        stale = []  # no uprobe_events: nothing can be loaded (the debugfs check says why)
     if not stale:
         return Check("loaded uprobes", True, "none left behind by a stapbpf that is gone")
     names = ", ".join(p.name for p in stale[:3]) + (" ..." if len(stale) > 3 else "")
@@ -283,7 +317,7 @@ def doctor_command(args: argparse.Namespace, out=None) -> int:
     checks = run_checks(args.target, args.live)
     for check in checks:
         out.write(check.line() + "\n")
-    failed = [c for c in checks if c.ok is False and not c.name.startswith("runtime ")]
+    failed = [c for c in checks if c.ok is False]  # every [FAIL] line counts
     runtimes_ok = any(c.ok for c in checks if c.name.startswith("runtime "))
     out.write(f"\n{len(failed)} problem(s)" + ("" if runtimes_ok else "; no runtime can work") + "\n")
     return 1 if failed or not runtimes_ok else 0
