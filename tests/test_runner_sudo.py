@@ -77,27 +77,39 @@ def test_a_killed_python_side_leaves_no_stap_and_no_uprobe(stap_bpf, sudo_user, 
 
 
 def test_two_interrupts_under_sudo_leave_no_uprobe(stap_bpf, sudo_user, demo_program):
-    proc, line = _start(sudo_user, demo_program, "wait")
+    """The second Ctrl-C while the first stop is under way: SIGKILL of root's stap group, no
+    uprobe left when the run says it ended.  (Under sudo a first stop can be over in 0.1 s,
+    before the second lands: then the run is tried again.)"""
+    for _attempt in range(3):
+        result, bpfs = _interrupt_twice(sudo_user, demo_program)
+        assert _uprobes_of(bpfs) == []  # when the run says it ended, not later
+        if result["stop_signal"] == "SIGKILL":
+            break
+    assert result["stop_signal"] == "SIGKILL" and result["exit_status"] == -signal.SIGKILL, result
+
+
+def _interrupt_twice(user, demo_program):
+    proc, line = _start(user, demo_program, "wait")
     while line.startswith("NOTE "):
         line = proc.stdout.readline()
     assert line.startswith("READY "), line
-    stap, bpfs = _stap_and_stapbpf(sudo_user)
+    stap, bpfs = _stap_and_stapbpf(user)
     assert bpfs and _uprobes_of(bpfs)
     python = int(line.split()[1])
     os.kill(python, signal.SIGINT)
     while not (said := proc.stdout.readline()).startswith(("NOTE interrupted:", "END ")):
         assert said, "the run's Python side ended without a word"
-    os.kill(python, signal.SIGINT)  # while the first stop is under way (under sudo it takes ~0.1 s)
+    os.kill(python, signal.SIGINT)
     end = said
     while not end.startswith("END "):
         end = proc.stdout.readline()
         assert end, "the run's Python side ended without a word"
-    assert end.startswith("END "), end
     result = json.loads(end[4:])
-    assert _uprobes_of(bpfs) == []  # when the run says it ended, not later
+    uprobes_left = _uprobes_of(bpfs)
     assert _wait_gone([stap, *bpfs], 5) == []
-    assert result["stop_signal"] == "SIGKILL" and result["exit_status"] == -signal.SIGKILL, result
     assert proc.wait(10) == 0
+    assert uprobes_left == [], (uprobes_left, result)
+    return result, bpfs
 
 
 def test_a_killed_stapbpf_under_sudo_is_cleaned_up_and_said(stap_bpf, sudo_user, demo_program):
@@ -116,9 +128,11 @@ def test_a_killed_stapbpf_under_sudo_is_cleaned_up_and_said(stap_bpf, sudo_user,
     assert end.startswith("END "), end
     result = json.loads(end[4:])
     assert _uprobes_of(bpfs) == []
-    assert any(n.startswith("removed ") and str(bpfs[0]) in n for n in result["notes"]), result["notes"]
+    # root's supervisor removed them and said so in a note, its line kept in the transcript; unless
+    # another root stapbench run on this machine, ending meanwhile, removed them first
     stderr = (Path(result["folder"]) / "stderr.bin").read_bytes()
-    assert b"[stapbench-supervisor " in stderr and b"note removed " in stderr
+    said = any(n.startswith("removed ") and str(bpfs[0]) in n for n in result["notes"])
+    assert said == (b"[stapbench-supervisor " in stderr and b" note removed " in stderr), result["notes"]
     assert proc.wait(10) == 0
 
 

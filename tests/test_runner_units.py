@@ -236,3 +236,17 @@ def test_replay_of_a_missing_folder_is_a_clear_error(tmp_path):
 
     with pytest.raises(FileNotFoundError, match="no run folder"):
         replay(tmp_path / "nope")
+
+
+def test_supervisor_lines_on_stderr_become_notes_not_events(tmp_path):
+    from stapbench.runner.pipeline import ParsePipeline
+    from stapbench.runner.record import RunRecord
+
+    record = RunRecord("", RunOptions())
+    record.supervisor_token = TAG
+    pipeline = ParsePipeline(record)
+    pipeline.feed("stderr", b"WARNING: Kernel function symbol table missing\n" + TAG.encode() + b" note rem")
+    pipeline.feed("stderr", b"oved 1 uprobe that a killed stapbpf (pid 7) left loaded\n")
+    pipeline.close()
+    assert record.notes == ["removed 1 uprobe that a killed stapbpf (pid 7) left loaded"]
+    assert [e.raw for e in record.events] == ["WARNING: Kernel function symbol table missing\n"]
