@@ -149,8 +149,8 @@ def test_a_wrong_sudo_password_fails_at_once(stap_bpf, sudo_user, demo_program):
 
 def test_doctor_as_a_user_says_what_it_cannot_see(sudo_user):
     done = subprocess.run(sudo_user.argv("-m", "stapbench", "doctor", "--no-live"), capture_output=True,
-                          text=True, timeout=120)
-    out = done.stdout
+                          text=True, timeout=300)
+    out = done.stdout + done.stderr
     [uprobes] = [line for line in out.splitlines() if "loaded uprobes" in line]
     [debugfs] = [line for line in out.splitlines() if "] debugfs" in line]
     assert "can't tell without root" in uprobes and "none left" not in uprobes, out
