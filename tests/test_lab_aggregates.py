@@ -103,3 +103,26 @@ def test_the_kernel_runtimes_globals_and_histograms_parse_into_tables(answers_la
     assert "\n".join(squares.lines) + "\n\n" == expected_log
     expected_linear = stap_histogram(_linear_buckets([i - 20 for i in range(1, 101)], 0, 50, 10), linear=(0, 10))
     assert "\n".join(spread.lines) + "\n\n" == expected_linear
+
+
+PROFILE = """\
+global bts
+probe timer.profile { bts[backtrace()] <<< 1 }
+probe timer.s(3) { exit() }
+probe end { foreach (bt in bts-) { print_stack(bt); printf("\\t%d\\n", @count(bts[bt])) } }
+"""
+
+
+def test_a_kernel_profiles_flame_graph_equals_stapbench_fold_on_its_transcript(answers_lab, tmp_path):
+    """openresty's sample-bt way on the kernel runtime: stacks with their counts, through the
+    runner (--remote to the lab); the run's flame graph is `stapbench fold` of its stdout."""
+    from stapbench.parser.fold import fold_bytes
+    from stapbench.runner import run
+    from stapbench.views.flame import FlameGraph
+
+    r = run(PROFILE, remote=[answers_lab.name], transcript_dir=tmp_path, timeout=600)
+    assert r.exit_status == 0, r.raw("stderr")[-2000:]
+    stdout = r.raw("stdout").replace(r.marker.encode() + b"\n", b"")  # the readiness line is not output
+    graph = FlameGraph.from_run(r)
+    assert graph.data.total > 10 and len(graph.data.stacks) >= 1
+    assert graph.to_folded() == fold_bytes(stdout).decode("utf-8", "surrogateescape")
