@@ -15,6 +15,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,5 +90,11 @@ def sudo_user():
                 os.kill(int(pid), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        subprocess.run(["userdel", name], check=False, capture_output=True)
+        # userdel refuses while a process of the account exists (a watchdog finishing, a zombie not reaped yet)
+        deadline = time.monotonic() + 20
+        while subprocess.run(["userdel", name], capture_output=True).returncode not in (0, 6):  # 6: no such user
+            if time.monotonic() > deadline:
+                left = subprocess.run(["pgrep", "-a", "-u", name], capture_output=True, text=True).stdout
+                raise RuntimeError(f"test account {name} could not be removed; its processes: {left}")
+            time.sleep(0.2)
         shutil.rmtree(home, ignore_errors=True)
