@@ -94,3 +94,41 @@ def test_skeleton_runs_on_bpf_and_prints_real_values(nginx_catalog, stap_bpf, ng
     assert len(hits) >= 2, [e.raw for e in r.events]
     assert all(int(m[1], 16) > 0x1000 for m in hits)  # a real request pointer
     assert {int(m[2]) for m in hits} & {0, -4, 200}  # NGX_OK / NGX_DONE / an HTTP status
+
+
+PYTHON_WITH_SDT = "/usr/bin/python3.11"  # Debian's python3.11 is built with SDT markers
+
+
+@pytest.fixture(scope="module")
+def sdt_catalog(tmp_path_factory):
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+    if not os.path.exists(PYTHON_WITH_SDT):
+        pytest.skip(f"no {PYTHON_WITH_SDT} (Debian's python3.11 package has SDT markers)")
+    cache = CatalogCache(directory=tmp_path_factory.mktemp("probes"))
+    return cache, cache.get(PYTHON_WITH_SDT)
+
+
+def test_sdt_markers_are_listed_searched_and_get_a_probe_cell(sdt_catalog):
+    _cache, sdt_catalog = sdt_catalog
+    names = {m.name for m in sdt_catalog.marks}
+    assert {"function__entry", "function__return", "gc__done"} <= names
+    top = search([sdt_catalog], "function__ent", 1)[0]
+    assert top.entry.kind == "mark" and top.entry.name == "function__entry"
+    cell = skeleton(top.entry, sdt_catalog.binary)
+    assert 'probe process("/usr/bin/python3.11").mark("function__entry") {' in cell
+    assert 'printf("function__entry arg1=%ld arg2=%ld arg3=%ld\\n", $arg1, $arg2, $arg3)' in cell
+
+
+def test_a_misspelled_mark_gets_the_closest_marker(sdt_catalog):
+    cache, _catalog = sdt_catalog  # the listing is in this cache: no second stap -L
+    from stapbench.authoring.fixes import FixFinder
+    from stapbench.model import Diagnostic
+
+    script = 'probe process("/usr/bin/python3.11").mark("function_entry") { printf("x\\n") }\n'
+    finder = FixFinder(script, catalogs=cache)
+    where = Diagnostic(raw="", severity="error", kind="semantic", message="while resolving probe point", line=1, column=7)
+    assert finder.fixes(where) == []
+    fixes = finder.fixes(Diagnostic(raw="", severity="error", kind="semantic", message="no match", line=1, column=7))
+    assert fixes[0].title == 'mark("function__entry")'
+    assert fixes[0].script == script.replace('"function_entry"', '"function__entry"')
