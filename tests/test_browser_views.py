@@ -177,12 +177,13 @@ def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_c
         assert "unresolved function" in diag.locator(".stapbench-message").inner_text()
         assert_caret_under(diag.locator("pre.stapbench-cell-source"), TYPO_LINE, line_text, TYPO_TOKEN)
         shot(page, f"diagnostic_{label}")
-    # stap's own suggestions are fixes in the live view: a click shows the fixed cell
+    # stap's own suggestions are fixes in the live view: a click on one in a cell that is no
+    # %%stap cell (a replay) shows the fixed script (a %%stap cell is rewritten: test_authoring_browser)
     live = widget_output(cell)
-    fix = live.locator(".stapbench-fix:not([disabled])").first
+    fix = live.locator(".stapbench-fixbar .sbf-fix").first
     suggestion = fix.inner_text().strip()
     fix.click()
-    fixed = live.locator(".stapbench-fixed-source")
+    fixed = live.locator(".stapbench-fixbar .sbf-script")
     fixed.wait_for(timeout=TIMEOUT_MS)
     fixed_lines = fixed.inner_text().splitlines()
     assert fixed_lines[TYPO_LINE - 1] == line_text.replace(TYPO_TOKEN, suggestion, 1)

@@ -71,14 +71,15 @@ function onInsertCell(tracker, event) {
   event.preventDefault();
 }
 
-// A fix button: the cell's first line stays when it is the %%stap line (its options), everything
-// under it becomes the fixed script.
+// A fix button in a %%stap cell's output: the %%stap line (its options) stays, everything under
+// it becomes the fixed script.  Any other cell (a replay, stapbench.run() in Python) does not hold
+// the script: left alone, and the widget shows the fixed script instead.
 function onReplaceCell(tracker, event) {
   const script = event.detail && event.detail.script;
   const at = typeof script === 'string' ? cellOf(tracker, event.target) : null;
-  if (!at || at.cell.model.type !== 'code') return;
+  if (!at || !isStapCell(at.cell.model)) return;
   const firstLine = at.cell.model.sharedModel.getSource().split('\n', 1)[0];
-  at.cell.model.sharedModel.setSource(STAP_CELL.test(firstLine) ? `${firstLine}\n${script}` : script);
+  at.cell.model.sharedModel.setSource(`${firstLine}\n${script}`);
   event.preventDefault();
 }
 
