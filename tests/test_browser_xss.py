@@ -61,7 +61,7 @@ def test_payloads_from_stap_output_stay_inert_text(page, lab_server, xss_recordi
     assert XSS_IMG in frames.nth(0).inner_text().replace("\xa0", " ")  # ipywidgets shows spaces as nbsp
     tree = live.locator(".stapbench-tree-view")
     assert f'"{XSS_SCRIPT}"' in tree.inner_text()
-    fixes = live.locator(".stapbench-fix", has_text=XSS_IMG)
+    fixes = live.locator(".stapbench-fixbar .sbf-fix", has_text=XSS_IMG)  # a fix button, its label text
     assert fixes.count() == 1 and fixes.first.is_visible()
     static = reveal_static(hit)
     static_text = static.inner_text()
