@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from stapbench.lab import Lab, is_built, lab_dir
+from stapbench.lab import Lab, is_built, lab_dir, stap_argv_prefix
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -198,6 +198,11 @@ def test_down_leaves_nothing_and_two_labs_run_at_once(lab, labs_folder):
         assert second.exec(["uname", "-r"]).stdout == "6.1.0-50-amd64\n"
         listed = sorted(r["name"] for r in json.loads(cli("status", "--json").stdout))
         assert listed == ["t-main", "t-two"]
+        both = stap_argv_prefix([lab, second]) + [
+            "stap", f"--remote={lab.remote}", f"--remote={second.remote}", "--remote-prefix",
+            "-e", 'probe begin { println("hi") exit() }']
+        done = subprocess.run(both, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+        assert sorted(done.stdout.splitlines()) == ["0: hi", "1: hi"], done.stderr[-2000:]
         assert cli("down", "t-two").returncode == 0
         assert not qemu_pids(second.state_dir)
         assert not second.state_dir.exists()  # no socket, no pidfile, nothing

@@ -142,3 +142,16 @@ def test_doctor_says_what_the_lab_needs_and_how(labs, monkeypatch):
     monkeypatch.setattr("stapbench.runner.doctor.kernel_runtime_missing", lambda: "no loadable kernel modules")
     kernel = next(c for c in check_runtimes() if c.name == "runtime kernel")
     assert "stapbench lab up" in kernel.remedy and "%%stap --remote lab" in kernel.remedy
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mount namespaces need root")
+def test_prefix_for_a_lab_that_is_not_up_says_so(labs, tmp_path):
+    from stapbench.lab import stap_argv_prefix
+
+    rootfs = labs / "build/rootfs"
+    (rootfs / "usr/bin").mkdir(parents=True)
+    (rootfs / "usr/bin/stap").touch()
+    for sub in ("proc", "dev", "sys"):
+        (rootfs / sub).mkdir()
+    done = subprocess.run(stap_argv_prefix([Lab("gone")]) + ["true"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "is not up" in done.stderr and "Traceback" not in done.stderr

@@ -15,12 +15,12 @@ from .builder import build, is_built, manifest
 from .errors import LabError
 from .paths import lab_dir, labs_dir
 
-__all__ = ["Lab", "LabError", "build", "is_built", "lab_dir", "labs_dir", "manifest"]
+__all__ = ["Lab", "LabError", "build", "is_built", "lab_dir", "labs_dir", "manifest", "stap_argv_prefix"]
 
 
 def __getattr__(name):
-    if name == "Lab":
-        from .machine import Lab
+    if name in ("Lab", "stap_argv_prefix"):
+        from . import machine
 
-        return Lab
+        return getattr(machine, name)
     raise AttributeError(name)

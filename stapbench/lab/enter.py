@@ -28,16 +28,16 @@ _ENTRY = "import sys; from stapbench.lab.enter import main; sys.exit(main(sys.ar
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def enter_argv(rootfs: Path, binds: list[Path] | tuple = (), lab_state: Path | None = None) -> list[str]:
+def enter_argv(rootfs: Path, binds: list[Path] | tuple = (), lab_states: list[Path] | tuple = ()) -> list[str]:
     """The argv prefix: append the command (``["stap", ...]``) to run it in ``rootfs``; with
-    ``lab_state``, the command waits for its turn on that lab's stapsh."""
+    ``lab_states``, the command waits for its turn on each of those labs' stapsh."""
     unshare = shutil.which("unshare") or "/usr/bin/unshare"
     argv = [unshare, "--mount", "--propagation", "private", "--",
             sys.executable, "-c", _ENTRY, str(rootfs)]
     for folder in binds:
         argv += ["--bind", str(Path(folder).resolve())]
-    if lab_state is not None:
-        argv += ["--lab", str(Path(lab_state).resolve())]
+    for state_dir in lab_states:
+        argv += ["--lab", str(Path(state_dir).resolve())]
     return argv + ["--"]
 
 
@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     rootfs = Path(options[0]).resolve()
     if not (rootfs / "usr/bin").is_dir():
         raise SystemExit(f"stapbench.lab.enter: {rootfs} is not a rootfs (run: stapbench lab build)")
+    for state_dir in labs:
+        if not (state_dir / "agent.sock").exists():
+            raise SystemExit(f"stapbench.lab.enter: the lab at {state_dir} is not up (stapbench lab up {state_dir.name})")
     # Only ever in a mount namespace of our own: mounting in the host's would leave mounts behind.
     if _same_mount_namespace_as_parent():
         raise SystemExit("stapbench.lab.enter: run it under 'unshare --mount' (see enter_argv)")
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         target = rootfs / str(folder).lstrip("/")
         target.mkdir(parents=True, exist_ok=True)
         _mount(["mount", "--rbind", str(folder), str(target)])
-    for state_dir in labs:
+    for state_dir in sorted(set(labs)):  # one order for everyone: no two runs wait for each other
         # held (inherited) by the command until it exits: one stap at a time per lab, each
         # served by a fresh stapsh (see take_stapsh_turn)
         take_stapsh_turn(state_dir)

@@ -35,7 +35,7 @@ from .errors import LabError
 from .guestfiles import GUEST_INIT
 from .paths import GUEST_NGINX, GUEST_NGINX_PORT, GUEST_NGINX_PREFIX, lab_dir, labs_dir
 
-__all__ = ["Lab", "choose_accel", "stop_qemu", "qemu_processes"]
+__all__ = ["Lab", "choose_accel", "stop_qemu", "qemu_processes", "stap_argv_prefix"]
 
 QEMU = "qemu-system-x86_64"
 READY_LINE = "stapbench-lab: ready"
@@ -464,10 +464,17 @@ class Lab:
         with ``/proc``, ``/dev``, ``/sys``, this lab's sockets and ``binds`` at their own paths:
         ``prefix + ["stap", f"--remote={lab.remote}", ...]``.  stap's cache (``/root/.systemtap``
         in the rootfs) persists, so a rerun skips compiling."""
-        if not (self.sysroot / "usr/bin/stap").exists():
-            raise LabError("the lab is not built: run 'stapbench lab build'")
-        folders = [self.state_dir, *[Path(b) for b in binds]]
-        return enter_argv(self.sysroot, folders, lab_state=self.state_dir)
+        return stap_argv_prefix([self], binds)
+
+
+def stap_argv_prefix(labs: list[Lab], binds: list[Path] | tuple = ()) -> list[str]:
+    """:meth:`Lab.stap_argv_prefix` for a stap with several ``--remote`` labs (they share one
+    rootfs): every lab's sockets are visible, and the run takes its turn on each lab's stapsh."""
+    sysroot = lab_dir() / "rootfs"
+    if not (sysroot / "usr/bin/stap").exists():
+        raise LabError("the lab is not built: run 'stapbench lab build'")
+    states = [lab.state_dir for lab in labs]
+    return enter_argv(sysroot, [*states, *[Path(b) for b in binds]], lab_states=states)
 
 
 def _http_get(url: str) -> int:
