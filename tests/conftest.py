@@ -10,4 +10,5 @@ pytest_plugins = [
     "tests.support.jupyterlab",
     "tests.support.compose",
     "tests.support.recordings",
+    "tests.support.lab",
 ]
