@@ -375,3 +375,30 @@ def test_each_diagnostic_shows_once_and_stap_tips_once_a_session():
     later.close()
     assert "README.Debian" not in later.static_html() and "README.Debian" not in later.static_text()
     assert "README.Debian" in first.static_text()
+
+
+def test_a_several_host_run_groups_each_hosts_hits_and_filters_by_host():
+    """Two hosts interleave: each backtrace joins its own host's printf line; rows carry the
+    host, and ``host:NAME`` keeps one host's hits."""
+    from stapbench.model.events import Backtrace, Frame, TextLine
+    from stapbench.views.eventlog import EventLogView
+
+    def line(host, text):
+        return TextLine(raw=text + "\n", stream="stdout", text=text, host=host)
+
+    def trace(host, symbol):
+        return Backtrace(raw=f" 0x1 : {symbol}+0x0/0x10 [nginx]\n", stream="stdout", host=host,
+                         frames=[Frame(address=1, symbol=symbol, offset=0, size=16, module="nginx",
+                                         text=f" 0x1 : {symbol}+0x0/0x10 [nginx]")])
+
+    log = EventLogView(min_interval=0)
+    log.push([line("lab", "close #1"), line("lab2", "close #7"), trace("lab", "from_lab"),
+              trace("lab2", "from_lab2")])
+    log.flush()
+    rows = {row["text"]: row for row in log.rows}
+    assert rows["close #1"]["host"] == "lab" and rows["close #7"]["host"] == "lab2"
+    assert [i["text"] for i in rows["close #1"]["items"]] == ["0x1 : from_lab+0x0/0x10 [nginx]"]
+    assert [i["text"] for i in rows["close #7"]["items"]] == ["0x1 : from_lab2+0x0/0x10 [nginx]"]
+    log.filter_text = "host:lab2"
+    assert [row["text"] for row in log.rows] == ["close #7"]
+    assert "[lab2] " in log.static_html() and "[lab] " in log.static_html()

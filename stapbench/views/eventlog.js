@@ -7,7 +7,8 @@
 //
 // Stable hooks for browser tests: .stapbench-row[data-group-id][data-key],
 // .stapbench-log-filter, .stapbench-log-order, .stapbench-log-older,
-// .stapbench-log-newer, .stapbench-log-status, .stapbench-count[data-key].
+// .stapbench-log-newer, .stapbench-log-status, .stapbench-count[data-key],
+// .stapbench-row-host[data-host] (several-host runs).
 
 // "1 event", "2 events"
 function count(n, word) {
@@ -26,7 +27,7 @@ function render({ model, el: root }) {
   const bar = el("div", "stapbench-log-bar");
   const filter = el("input", "stapbench-log-filter");
   filter.type = "search";
-  filter.placeholder = "filter: text, or key:NAME";
+  filter.placeholder = "filter: text, key:NAME or host:NAME";
   filter.value = model.get("filter_text");
   const order = el("button", "stapbench-log-order");
   const newer = el("button", "stapbench-log-newer", "\u25c0 newer");
@@ -108,6 +109,20 @@ function render({ model, el: root }) {
       const head = el("div", "stapbench-row-head");
       // when the hit arrived, in seconds into the run (absent for a transcript parsed outside a run)
       if (row.time !== null && row.time !== undefined) head.append(el("span", "stapbench-row-time", `+${row.time.toFixed(3)}s`));
+      // a several-host run: the host the hit came from; a click shows that host's hits only
+      if (row.host !== null && row.host !== undefined) {
+        const host = el("button", "stapbench-chip stapbench-row-host", row.host);
+        host.dataset.host = row.host;
+        host.title = `show only ${row.host}'s hits (host:${row.host})`;
+        host.addEventListener("click", (event) => {
+          event.stopPropagation();
+          const wanted = `host:${row.host}`;
+          model.set("filter_text", model.get("filter_text") === wanted ? "" : wanted);
+          model.set("page", 0);
+          model.save_changes();
+        });
+        head.append(host);
+      }
       head.append(el("span", "stapbench-row-key", row.key), el("span", "stapbench-row-text", row.text));
       item.appendChild(head);
       for (const part of row.items) {

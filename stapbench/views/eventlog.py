@@ -80,6 +80,11 @@ def _time_label(t: float | None) -> str:
     return "" if t is None else f"+{t:.3f}s "
 
 
+def _host_label(host: str | None) -> str:
+    """``[lab2] `` before a row of a several-host run: the host it came from."""
+    return "" if host is None else f"[{host}] "
+
+
 def _row_kind(group: Group) -> str:
     if isinstance(group.head, Diagnostic):
         return group.head.severity
@@ -225,6 +230,7 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
             return cached[1]
         row = {"id": group.id, "key": group.key, "kind": _row_kind(group),
                "text": _clip(_head_text(group.head), MAX_TEXT), "time": group.head.time,
+               "host": group.head.host,
                # a group led by a backtrace or dump shows it as an item too
                "items": [_item(e) for e in (group.events if isinstance(group.head, _JOINABLE) else group.items)]}
         if len(self._rows_cache) > 4 * MAX_PAGE:
@@ -240,6 +246,9 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
         if f.startswith("key:"):
             key = f[4:].strip()
             return [g for g in self._groups if g.key == key]
+        if f.startswith("host:"):  # a several-host run: one host's hits
+            host = f[5:].strip()
+            return [g for g in self._groups if g.head.host == host]
         needle = f.lower()
         out = []
         for g in self._groups:
@@ -291,7 +300,8 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
             recent = list(self._groups)[-200:]
             counts = _counts_html(self._counter)
         body = "".join(
-            f'<pre class="stapbench-text stapbench-log-row" data-key="{esc(g.key)}">{esc(_time_label(g.head.time))}'
+            f'<pre class="stapbench-text stapbench-log-row" data-key="{esc(g.key)}">{esc(_host_label(g.head.host))}'
+            f'{esc(_time_label(g.head.time))}'
             f'{esc(_head_text(g.head))}</pre>'
             + "".join(f'<details><summary>{esc(item["label"])}</summary><pre>{esc(item["text"])}</pre></details>'
                       for item in self._row(g)["items"])

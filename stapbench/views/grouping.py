@@ -99,18 +99,26 @@ class Group:
 
 class Grouper:
     """Feed events in order; ``feed`` returns the group the event went into and
-    whether that group is new."""
+    whether that group is new.  A several-host run's hosts interleave their lines,
+    so each host (``Event.host``) has its current group: a backtrace joins its own
+    host's printf line, never the other host's that arrived between them."""
 
     def __init__(self):
-        self.current: Group | None = None
+        self._current: dict[str | None, Group | None] = {}
         self.next_id = 0
 
+    @property
+    def current(self) -> Group | None:
+        """The group a one-host run's next backtrace or dump would join."""
+        return self._current.get(None)
+
     def feed(self, event: Event) -> tuple[Group, bool]:
+        host = event.host
         if type(event) is TextLine:  # the hot path: a probe's printf line starts a hit
-            group = self.current = Group(self.next_id, text_key(event.text), event)
+            group = self._current[host] = Group(self.next_id, text_key(event.text), event)
             self.next_id += 1
             return group, True
-        cur = self.current
+        cur = self._current.get(host)
         attachable = _attachable(event)
         if attachable and cur is not None:
             sig = _signature(event)
@@ -126,9 +134,9 @@ class Grouper:
         if isinstance(event, TextLine) or attachable:
             if attachable:
                 group.signatures = {_signature(event)}
-            self.current = group
+            self._current[host] = group
         elif not isinstance(event, Diagnostic):
-            self.current = None
+            self._current[host] = None
         return group, True
 
 
