@@ -58,6 +58,21 @@ def _usage(magic: str, message: str) -> UsageError:
     return UsageError(f"{magic}: {message}")
 
 
+def _sysroot_of(run: Run):
+    """Where the traced host's files are on this machine: a lab's rootfs for a --remote run
+    (every lab shares one rootfs), None for this machine's own run."""
+    if run.record.hosts:
+        return run.record.sysroot_for(run.record.hosts[0]["label"])
+    if run.options.remote:
+        from ..runner.remote import RemoteError, resolve_targets
+
+        try:
+            return next((t.sysroot for t in resolve_targets(run.options.remote) if t.sysroot), None)
+        except RemoteError:
+            return None  # run.start() says why
+    return None
+
+
 def _split_trigger(words: list[str]) -> tuple[list[str], str | None]:
     """Take ``--trigger CMD`` / ``--trigger=CMD`` out of the words (it is split and expanded apart)."""
     rest, trigger = [], None
@@ -155,7 +170,7 @@ class StapMagics(Magics, Configurable):
         if not cell.strip():
             raise _usage("%%stap", "the cell has no script: write the SystemTap script below the %%stap line")
         try:
-            defaults, auto_why = self._defaults()
+            defaults, auto_why = self._defaults(remote=bool(args.remote))
             options = options_from_args(args, **defaults)
         except (TypeError, ValueError) as exc:
             raise _usage("%%stap", str(exc)) from None
@@ -181,12 +196,14 @@ class StapMagics(Magics, Configurable):
         self._displays[run].finish()
         return None
 
-    def _defaults(self) -> tuple[dict, str | None]:
-        """RunOptions defaults from the config, and why 'auto' picked bpf (None if it did not)."""
+    def _defaults(self, remote: bool = False) -> tuple[dict, str | None]:
+        """RunOptions defaults from the config, and why 'auto' picked bpf (None if it did not).
+        ``remote``: the run goes to --remote targets, whose kernel runtime is what 'auto' is
+        about there (a lab's is the reason to use one), so 'auto' keeps stap's default."""
         values = {"use_sudo": self.use_sudo, "grace": self.grace, "max_events": self.max_events,
                   "stap": self.stap_path}
         auto_why = None
-        if self.runtime == "auto":
+        if self.runtime == "auto" and not remote:
             runtime, auto_why = auto_runtime()
             if runtime:
                 values["runtime"] = runtime
@@ -233,7 +250,7 @@ class StapMagics(Magics, Configurable):
             from ..views import RunView
             from ..views.context import RenderContext
 
-            context = RenderContext(symbolizer=self._symbolizer(), cell_source=cell,
+            context = RenderContext(symbolizer=self._symbolizer(_sysroot_of(run)), cell_source=cell,
                                     first_line=2 if from_cell else 1, tips_said=frozenset(self._tips_said))
             if run.finished.is_set():  # a replay
                 self._remember_tips(run)
@@ -249,13 +266,13 @@ class StapMagics(Magics, Configurable):
     def _remember_tips(self, run: Run) -> None:
         self._tips_said.update(t for d in run.diagnostics for t in d.tips)
 
-    def _symbolizer(self):
-        """One symbolizer (its caches) per set of source roots, shared by the runs' views."""
+    def _symbolizer(self, sysroot=None):
+        """One symbolizer (its caches) per set of source roots and sysroot, shared by the runs' views."""
         from ..symbols import Symbolizer
 
-        key = tuple(self.source_roots)
+        key = (tuple(self.source_roots), sysroot)
         if self._symbolizer_cache is None or self._symbolizer_cache[0] != key:
-            self._symbolizer_cache = (key, Symbolizer(source_roots=key))
+            self._symbolizer_cache = (key, Symbolizer(source_roots=key[0], sysroot=sysroot))
         return self._symbolizer_cache[1]
 
     # --- %stap_stop -----------------------------------------------------------------
