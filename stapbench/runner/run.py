@@ -53,6 +53,8 @@ READ_SIZE = 65536  # per os.read of stap's pty or pipe
 TARGET_CHECK_S = 0.5
 #: after stap ended: how long its killed helpers may take to be gone, and their uprobes to be free
 GONE_S = 5.0
+#: the least SIGINT grace for a run on --remote targets (see Run._grace)
+REMOTE_GRACE_S = 30.0
 
 
 class RunError(RuntimeError):
@@ -257,7 +259,7 @@ class Run:
         cleanup.register(self)
         if opts.watchdog:
             try:
-                self._watchdog = start_watchdog(self._proc.pid, opts.grace, opts.term_grace, record.folder)
+                self._watchdog = start_watchdog(self._proc.pid, self._grace(), opts.term_grace, record.folder)
             except OSError as exc:
                 self._note(f"no watchdog ({exc}); stap is stopped at exit and on terminal hang-up only")
         initial = b""
@@ -330,7 +332,7 @@ class Run:
                 if self.stop_reason is None:
                     self.record.stop_reason = reason
                 self._stopper = threading.Thread(
-                    target=self._escalate, args=(grace if grace is not None else self.options.grace,),
+                    target=self._escalate, args=(grace if grace is not None else self._grace(),),
                     name="stapbench-stop", daemon=True)
                 self._stopper.start()
         if wait:
@@ -340,6 +342,12 @@ class Run:
     def add_note(self, text: str) -> None:
         """A remark of the caller's (e.g. the magics' runtime choice), shown and kept like stapbench's own."""
         self._note(text)
+
+    def _grace(self) -> float:
+        """How long stap gets after SIGINT: on --remote targets stap first has the target stop
+        its module and send what it still holds (under TCG that took over 5 s in the lab), and
+        a SIGKILL here would cut that output off."""
+        return max(self.options.grace, REMOTE_GRACE_S) if self.options.remote else self.options.grace
 
     def _escalate(self, grace: float) -> None:
         self._stop_trigger()  # first: its last requests are no longer traced anyway
