@@ -232,6 +232,8 @@ def test_widget_view_is_plugged_in_by_config(shell, monkeypatch, tmp_path):
     (("bpf", "no kernel headers/Makefile in the build tree"), "", "bpf", True),
     (("bpf", "no kernel headers/Makefile in the build tree"), "--runtime kernel", "kernel", False),
     ((None, None), "", None, False),
+    # a remote cell: the target's kernel runtime is the point, 'auto' keeps stap's default
+    (("bpf", "no kernel headers/Makefile in the build tree"), "--remote unix:/tmp/no-such.sock", None, False),
 ])
 def test_runtime_auto_picks_bpf_where_the_kernel_runtime_cannot_work(shell, monkeypatch, auto, line, runtime, noted):
     import stapbench.magics.stap as magics
@@ -245,6 +247,9 @@ def test_runtime_auto_picks_bpf_where_the_kernel_runtime_cannot_work(shell, monk
     assert r.options.runtime == runtime
     assert (f"--runtime={runtime}" in argv) == (runtime is not None)
     assert any("StapMagics.runtime = 'auto'" in n and "no kernel headers" in n for n in r.notes) == noted
+    # ... and says where the kernel runtime is to be had
+    assert any("`%stap_lab up`, then `%%stap --remote lab`" in n for n in r.notes) == noted
+    assert ("--remote=unix:/tmp/no-such.sock" in argv) == ("--remote" in line)
     shell.run_cell_magic("stap", f"{line} --out again", 'probe begin { printf("hi\\n") }')
     assert shell.user_ns["again"].options.runtime == runtime
     assert not any("'auto'" in n for n in shell.user_ns["again"].notes)  # said once a session

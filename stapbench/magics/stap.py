@@ -178,7 +178,9 @@ class StapMagics(Magics, Configurable):
         if args.runtime is None and auto_why is not None and options.runtime == "bpf" and not self._auto_said:
             self._auto_said = True  # once a session: the next cells pick the same
             run.add_note(f"runtime bpf: the kernel runtime can't work here ({auto_why}); "
-                         "StapMagics.runtime = 'auto' picked bpf, --runtime kernel forces it")
+                         "StapMagics.runtime = 'auto' picked bpf, --runtime kernel forces it. For the kernel "
+                         "runtime (backtraces, $var$ dumps, kernel probes): `%stap_lab up`, then "
+                         "`%%stap --remote lab`")
         self._displays[run] = self._display(run, cell, from_cell=True)
         try:
             run.start()
@@ -203,8 +205,8 @@ class StapMagics(Magics, Configurable):
         values = {"use_sudo": self.use_sudo, "grace": self.grace, "max_events": self.max_events,
                   "stap": self.stap_path}
         auto_why = None
-        if self.runtime == "auto" and not remote:
-            runtime, auto_why = auto_runtime()
+        if self.runtime == "auto":
+            runtime, auto_why = auto_runtime() if not remote else (None, None)
             if runtime:
                 values["runtime"] = runtime
         elif self.runtime:
