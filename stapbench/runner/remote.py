@@ -33,8 +33,6 @@ class RemoteTarget:
     spec: str                      # as the user wrote it
     url: str                       # what stap's --remote takes
     label: str                     # the host column's name for it
-    #: folders of this machine the launcher must show at their own paths (the lab's sockets)
-    binds: tuple[Path, ...] = ()
     #: where the target's files are on this machine (symbols and sources); None: the same paths
     sysroot: Path | None = None
     lab: object | None = field(default=None, compare=False, repr=False)
@@ -56,8 +54,7 @@ def _lab_target(spec: str, lab) -> RemoteTarget:
     if not lab.is_up:
         raise RemoteError(f"lab {spec!r} is not up: start it with `stapbench lab up {spec}` "
                           f"(or `%stap_lab up {spec}`)")
-    socket = lab.remote.split(":", 1)[1]
-    return RemoteTarget(spec=spec, url=lab.remote, label=spec, binds=(Path(socket).parent,),
+    return RemoteTarget(spec=spec, url=lab.remote, label=spec,
                         sysroot=Path(lab.sysroot), lab=lab)
 
 
@@ -78,15 +75,15 @@ def resolve_targets(specs: list[str]) -> list[RemoteTarget]:
 
 
 def stap_launcher(targets: list[RemoteTarget], binds: list[Path]) -> list[str]:
-    """The argv prefix that runs the stap for these targets: the first lab's chroot
-    (labs share one rootfs) seeing ``binds`` and every lab's sockets; nothing for
-    this machine's stap."""
-    labs = [t for t in targets if t.lab is not None]
+    """The argv prefix that runs the stap for these targets: the labs' chroot (labs share one
+    rootfs) seeing ``binds`` and every lab's sockets, taking its turn on each lab's stapsh;
+    nothing for this machine's stap."""
+    labs = [t.lab for t in targets if t.lab is not None]
     if not labs:
         return []
-    # the first lab's prefix shows its own sockets already; the others' are added
-    folders = list(dict.fromkeys([*binds, *(b for t in labs[1:] for b in t.binds)]))
+    from ..lab import stap_argv_prefix
+
     try:
-        return list(labs[0].lab.stap_argv_prefix([Path(os.fspath(f)) for f in folders]))
+        return list(stap_argv_prefix(labs, [Path(os.fspath(f)) for f in binds]))
     except RuntimeError as exc:  # LabError: not built, ...
         raise RemoteError(str(exc)) from exc

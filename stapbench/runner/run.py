@@ -206,7 +206,7 @@ class Run:
         opts = self.options
         record = self.record
         record.folder = prepare_record_dir(opts.record) if opts.record else new_run_dir(opts.transcript_dir)
-        if opts.pid is not None and not is_alive(opts.pid):
+        if opts.pid is not None and not opts.remote and not is_alive(opts.pid):  # a remote -x is the target's pid
             why = f"-x {opts.pid}: there is no process {opts.pid} (stap was not started)"
             self._finish_without_process(why)
             raise RunError(why)
