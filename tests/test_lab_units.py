@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -155,3 +156,20 @@ def test_prefix_for_a_lab_that_is_not_up_says_so(labs, tmp_path):
         (rootfs / sub).mkdir()
     done = subprocess.run(stap_argv_prefix([Lab("gone")]) + ["true"], capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "is not up" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_doctor_goes_on_where_the_labs_folder_is_anothers(labs, monkeypatch):
+    """As a user, with STAPBENCH_LABS_DIR naming root's folder, listing the labs is refused:
+    the doctor says it can't tell and still prints its report (it used to stop with an error)."""
+    from stapbench.runner.doctor import check_lab, doctor_main
+
+    def refused(cls):
+        raise PermissionError(13, "Permission denied", str(labs / "labs"))
+
+    monkeypatch.setattr(Lab, "all", classmethod(refused))
+    checks = {c.name: c for c in check_lab()}
+    assert checks["labs up"].ok is None and "can't tell" in checks["labs up"].found
+    assert "Permission denied" in checks["labs up"].found and "lab build" in checks
+    out = io.StringIO()
+    doctor_main(["--no-live"], out=out)
+    assert "can't tell" in out.getvalue() and "problem(s)" in out.getvalue()

@@ -292,7 +292,12 @@ def check_lab() -> list[Check]:
                             "free some space, or set STAPBENCH_LAB_DIR to a larger disk"))
         checks.append(Check("lab build", None, f"not built ({folder})",
                             "stapbench lab build (about 10 minutes; as root)"))
-    up = [lab for lab in Lab.all() if lab.status()["state"] == "up"]
+    try:
+        up = [lab for lab in Lab.all() if lab.status()["state"] == "up"]
+    except OSError as exc:  # another user's labs folder (STAPBENCH_LABS_DIR): say so, don't fail the doctor
+        checks.append(Check("labs up", None, f"can't tell: {exc.filename}: {exc.strerror}",
+                            "run the doctor as the user who started the labs"))
+        return checks
     if up:
         checks.append(Check("labs up", True, ", ".join(f"{lab.name} ({lab.remote})" for lab in up)))
     else:
