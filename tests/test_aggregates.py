@@ -224,15 +224,16 @@ def test_any_bytes_parse_without_error_in_linear_time():
                  "\x00\udcff=1", "  ~"]:
         parser.feed_line(line)
     parser.close()
-    # twice the input, about twice the time (not four times)
+    # four times the input, about four times the time (quadratic would be sixteen); the
+    # margin is wide because a loaded machine's timings wobble
     row = "   4 |@@@@@@@@@@                                         10"
     def timed(n):
         lines = (["value |-------------------------------------------------- count"] + [row] * 500 + [""]) * n
         t0 = time.perf_counter()
         parse_aggregate_lines(lines)
         return time.perf_counter() - t0
-    small, big = min(timed(20) for _ in range(3)), min(timed(40) for _ in range(3))
-    assert big < 3.5 * small, (small, big)
+    small, big = min(timed(20) for _ in range(5)), min(timed(80) for _ in range(5))
+    assert big < 9 * small, (small, big)
 
 
 @pytest.mark.samples
