@@ -111,6 +111,7 @@ class Run:
 
     def _attach(self, record: RunRecord) -> None:
         self.record = record
+        self._targets = []  # the --remote targets (runner.remote), once started
         self.options = record.options
         self.on_event: list[Callable[[Event], None]] = []
         self.on_trigger_output: list[Callable[[bytes], None]] = []
@@ -214,7 +215,7 @@ class Run:
         script_path.write_text(
             script_with_marker(self.script, self.marker, opts.runtime) if self.marker else self.script, encoding="utf-8")
         try:
-            targets = resolve_targets(opts.remote) if opts.remote else []
+            targets = self._targets = resolve_targets(opts.remote) if opts.remote else []
             # a lab's stap runs in the lab's rootfs (the launcher), seeing the script's folder
             launcher = stap_launcher(targets, [record.folder])
         except RemoteError as exc:
@@ -351,8 +352,34 @@ class Run:
 
     def _escalate(self, grace: float) -> None:
         self._stop_trigger()  # first: its last requests are no longer traced anyway
+        if self._stop_in_labs():
+            return
         stop_group(self._proc.pid, grace=grace, term_grace=self.options.term_grace,
                    is_done=lambda: self._exited, log=self._note, sent=self._signals_sent.append)
+
+    def _stop_in_labs(self) -> bool:
+        """A run on labs stops from inside the guests: SIGINT to each guest's stapio, which
+        runs the end probes and sends their output through stapsh as usual, after which
+        stap here ends by itself.  Why: a SIGINT to stap here makes it tell stapsh to quit,
+        and stapsh then stops relaying, so what the end probes print is lost (seen in the
+        lab: an ``@hist_log`` printed at ``end`` never arrived).  True if stap ended within
+        the grace; False sends it the usual signals (the guest being unreachable, say)."""
+        labs = [t.lab for t in self._targets if t.lab is not None]
+        if not labs or len(labs) != len(self._targets):
+            return False
+        for lab in labs:  # runs on one lab take turns, so its one stapio is this run's
+            try:
+                lab.exec(["pkill", "-INT", "-x", "stapio"], timeout=10)
+            except Exception as exc:  # LabError, a timeout: fall back to stap's own stop
+                self._note(f"could not stop stapio in lab {lab.name} ({exc}); stopping stap here")
+                return False
+        deadline = time.monotonic() + self._grace()
+        while time.monotonic() < deadline:
+            if self._exited:
+                self._note("stopped in the guest (SIGINT to stapio): the end probes ran and their output came through")
+                return True
+            time.sleep(0.1)
+        return False
 
     def _kill_now(self) -> None:
         self._stop_trigger()
