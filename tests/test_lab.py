@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from stapbench.lab import Lab, stap_argv_prefix
-from tests.support.lab import lab_unavailable, qemu_pids, wait_no_qemu
+from tests.support.lab import lab_unavailable, qemu_pids, wait_no_qemu, wait_until
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -89,12 +89,12 @@ def test_the_guests_nginx_conf_can_be_replaced_and_a_bad_one_is_refused(lab):
                               capture_output=True, text=True, timeout=30)
         return int(done.stdout or 0)
 
-    assert _wait_for(lambda: teapot() == 418, 10)  # the reload is asynchronous in nginx
+    assert wait_until(lambda: teapot() == 418, 10)  # the reload is asynchronous in nginx
     with pytest.raises(LabError, match="nginx -t"):
         lab.set_nginx_conf("no such directive;\n")
     assert teapot() == 418  # the previous conf stays, and nginx runs it
     lab.set_nginx_conf(conf)
-    assert _wait_for(lambda: teapot() == 404, 10)
+    assert wait_until(lambda: teapot() == 404, 10)
 
 
 def test_kernel_runtime_hello_through_the_chroot(lab, tmp_path):
@@ -161,21 +161,12 @@ def test_down_leaves_nothing_and_two_labs_run_at_once(lab, labs_folder):
     assert not qemu_pids(second.state_dir) and not second.state_dir.exists()
 
 
-def _wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_an_interrupted_up_leaves_no_qemu(labs_folder):
     state_dir = labs_folder / "t-int"
     proc = subprocess.Popen([sys.executable, "-m", "stapbench", "lab", "up", "t-int"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
     try:
-        assert _wait_for(lambda: qemu_pids(state_dir), 60), "qemu never started"
+        assert wait_until(lambda: qemu_pids(state_dir), 60), "qemu never started"
         time.sleep(2)  # mid-boot
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
@@ -202,7 +193,7 @@ def test_killing_the_owner_brings_its_lab_down(labs_folder):
         owner.kill()  # SIGKILL: no atexit, no finally; only the watchdog is left to act
         owner.wait()
         assert not wait_no_qemu(state_dir, 10), "the owned lab outlived its owner"
-        assert _wait_for(lambda: not state_dir.exists(), 5)
+        assert wait_until(lambda: not state_dir.exists(), 5)
         assert Lab("t-own").status()["state"] == "down"
     finally:
         if owner.poll() is None:

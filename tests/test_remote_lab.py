@@ -30,7 +30,7 @@ from stapbench.model.events import Backtrace, Diagnostic, StructDump, TextLine, 
 from stapbench.runner import Run, replay
 from stapbench.symbols import Symbolizer
 from stapbench.views.static import render_html
-from tests.support.lab import lab_unavailable, qemu_pids
+from tests.support.lab import lab_unavailable, qemu_pids, wait_until
 from stapbench.targets.nginx import default_nginx_source as nginx_source_dir
 
 pytestmark = [pytest.mark.timeout(900), pytest.mark.stap]
@@ -78,15 +78,6 @@ def host_stap_processes() -> list[str]:
         done = subprocess.run(["pgrep", "-a", "-x", name], capture_output=True, text=True)
         found += done.stdout.splitlines()
     return found
-
-
-def wait_until(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return predicate()
 
 
 def assert_nothing_left(lab: Lab) -> None:

@@ -44,6 +44,16 @@ def qemu_pids(state_dir: Path) -> list[int]:
     return pids
 
 
+def wait_until(predicate, seconds: float, step: float = 0.1) -> bool:
+    """Poll ``predicate`` until it holds or ``seconds`` passed; its last answer."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
+
+
 def wait_no_qemu(state_dir: Path, seconds: float) -> list[int]:
     deadline = time.monotonic() + seconds
     while qemu_pids(state_dir) and time.monotonic() < deadline:
