@@ -9,8 +9,6 @@ labs folder of their own (the shared build is read-only to them).  Each TCG boot
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
