@@ -28,6 +28,7 @@ import stapbench
 from stapbench.lab import Lab
 from stapbench.model.events import Backtrace, Diagnostic, StructDump, TextLine, VarsDump
 from stapbench.runner import Run, replay
+from stapbench.runner.process import live_processes_named
 from stapbench.symbols import Symbolizer
 from stapbench.views.static import render_html
 from tests.support.lab import lab_unavailable, qemu_pids, wait_until
@@ -72,12 +73,9 @@ def guest_stap_modules(lab: Lab) -> list[str]:
     return [line.split()[0] for line in modules.splitlines() if line.startswith("stap_")]
 
 
-def host_stap_processes() -> list[str]:
-    found = []
-    for name in ("stap", "staprun", "stapio", "stapbpf"):
-        done = subprocess.run(["pgrep", "-a", "-x", name], capture_output=True, text=True)
-        found += done.stdout.splitlines()
-    return found
+def host_stap_processes() -> list[tuple[int, str]]:
+    # live ones only: where PID 1 does not reap, a stap the watchdog killed stays a zombie
+    return live_processes_named("stap", "staprun", "stapio", "stapbpf")
 
 
 def assert_nothing_left(lab: Lab) -> None:

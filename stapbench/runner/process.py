@@ -134,6 +134,11 @@ def _live_processes():
             yield int(entry), stat[stat.find(b"(") + 1:close].decode(errors="replace"), rest
 
 
+def live_processes_named(*names: str) -> list[tuple[int, str]]:
+    """(pid, command name) of live processes whose name is one of ``names`` (zombies left out)."""
+    return [(pid, comm) for pid, comm, _rest in _live_processes() if comm in names]
+
+
 def group_members(pgid: int) -> list[int]:
     """Live processes in process group ``pgid``.
 
