@@ -199,9 +199,29 @@ def test_a_diagnostics_cell_line_is_highlighted_as_systemtap_and_escaped():
     assert '<span class="si">%d</span>' in line and '<span class="nv">$c</span><span class="o">-&gt;</span>' in line
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in line
     # the visible text is the cell line itself, so the caret stays under column 3
+    import json
     import re as _re
     from html import unescape
 
     visible = unescape(_re.sub(r"<[^>]+>", "", line.split(">", 1)[1]))
     assert visible.split("\n")[0] == "2 | " + cell.splitlines()[1]
     assert visible.split("\n")[1].index("^") == len("2 | ") + 2
+
+
+def test_the_declared_jupyterlab_versions_are_the_prebuilt_extensions_real_requirement():
+    # the prebuilt remoteEntry asks JupyterLab's shared scope for @jupyterlab/* at the version it
+    # was built against (webpack's "[1,4,6,6]" is ^4.6.6); package.json and pyproject must say so
+    import json
+    import re as _re
+    static = PROJECT / "stapbench" / "labextension" / "static"
+    entry = next(static.glob("remoteEntry.*.js")).read_text()
+    required = {name: "^" + ".".join(v.split(",")[1:]) for name, v in
+                _re.findall(r'"(@jupyterlab/[\w-]+)",!\d,\[([\d,]+)\]', entry)}
+    assert required, "no @jupyterlab/* shared module found in the remoteEntry"
+    for package in (PROJECT / "labextension" / "package.json", PROJECT / "stapbench" / "labextension" / "package.json"):
+        deps = json.loads(package.read_text())["dependencies"]
+        for name, version in required.items():
+            assert deps.get(name) == version, (package, name, deps.get(name), version)
+    lowest = min(required.values())[1:]
+    pyproject = (PROJECT / "pyproject.toml").read_text()
+    assert f'"jupyterlab>={lowest},<5"' in pyproject and "jupyterlab>=4.2" not in pyproject
