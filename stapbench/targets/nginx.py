@@ -32,10 +32,14 @@ http {{
     uwsgi_temp_path {prefix}/tmp;
     scgi_temp_path {prefix}/tmp;
     keepalive_timeout 0;
+    reset_timedout_connection {reset};
     server {{
         listen 127.0.0.1:{port};
         root {prefix}/html;
         location /status {{ stub_status; }}
+        # closes the connection without a reply (curl: exit 52, empty reply); the request is
+        # marked timed out, so reset_timedout_connection decides between a FIN and an RST
+        location /abort {{ return 444; }}
     }}
 }}
 """
@@ -73,12 +77,14 @@ def _free_port() -> int:
 class NginxServer:
     """A foreground nginx master with ``workers`` workers, listening on 127.0.0.1:``port``."""
 
-    def __init__(self, binary: Path | str | None = None, *, port: int | None = None, workers: int = 1):
+    def __init__(self, binary: Path | str | None = None, *, port: int | None = None, workers: int = 1,
+                 reset_timedout_connection: bool = False):
         self.binary = Path(binary) if binary else default_nginx_binary()
         if not self.binary.exists():
             raise FileNotFoundError(f"no nginx at {self.binary}: run `bash .ci/provision` to build it")
         self.port = port or _free_port()
         self.workers = workers
+        self.reset_timedout_connection = reset_timedout_connection
         self._tmp = tempfile.TemporaryDirectory(prefix="stapbench-nginx-")
         self.prefix = Path(self._tmp.name)
         self.process: subprocess.Popen | None = None
@@ -109,7 +115,8 @@ class NginxServer:
         (self.prefix / "logs").mkdir()
         (self.prefix / "html" / "index.html").write_text("<h1>stapbench test page</h1>\n")
         conf = self.prefix / "nginx.conf"
-        conf.write_text(CONFIG.format(workers=self.workers, prefix=self.prefix, port=self.port))
+        conf.write_text(CONFIG.format(workers=self.workers, prefix=self.prefix, port=self.port,
+                                     reset="on" if self.reset_timedout_connection else "off"))
         self.process = subprocess.Popen(
             [str(self.binary), "-p", str(self.prefix), "-c", str(conf), "-g", "daemon off;"],
             stdout=subprocess.DEVNULL, stderr=open(self.prefix / "stderr.log", "wb"),
