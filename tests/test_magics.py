@@ -320,3 +320,34 @@ def test_run_all_stops_at_a_cell_with_a_bad_line(fake_stap, tmp_path):
     assert failed.value.ename == "UsageError"
     assert "%%stap: argument -x/--pid: invalid int value: 'notanumber'" in failed.value.evalue
     assert nb.cells[2].execution_count is None and not nb.cells[2].outputs
+
+
+def test_or_replay_shows_the_recording_where_the_run_cannot_go_live(shell, monkeypatch, capsys, tmp_path):
+    """--or-replay: a run that can't start (-x of no process) or that fails before its probes
+    are live is followed by the recorded run, bound to --out and marked as a recording; a run
+    that went live is not replaced."""
+    monkeypatch.setenv("FAKE_STAP_LINES", "3")
+    shell.user_ns["kept"] = tmp_path / "kept"
+    shell.run_cell_magic("stap", "--record {kept} --out live", "probe begin {}")
+    recorded = shell.user_ns["live"]
+    assert recorded.ready.is_set() and recorded.text().splitlines() == ["hit 0", "hit 1", "hit 2"]
+    capsys.readouterr()
+
+    shell.run_cell_magic("stap", "-x 4194305 --or-replay {kept} --out r", "probe begin {}")
+    out = capsys.readouterr().out
+    r = shell.user_ns["r"]
+    assert r is not recorded and r.text() == recorded.text()
+    assert "not live here (-x 4194305: there is no process 4194305" in out and f"recorded in {tmp_path / 'kept'}" in out
+
+    monkeypatch.setenv("FAKE_STAP_FAIL", "semantic error: no match while resolving probe point")
+    shell.run_cell_magic("stap", "--or-replay {kept} --out failed", "probe begin {}")
+    assert shell.user_ns["failed"].text() == recorded.text()
+    assert "not live here (" in capsys.readouterr().out
+
+    monkeypatch.delenv("FAKE_STAP_FAIL")
+    monkeypatch.setenv("FAKE_STAP_LINES", "1")
+    shell.run_cell_magic("stap", "--or-replay {kept} --out went_live", "probe begin {}")
+    assert shell.user_ns["went_live"].text() == "hit 0\n" and "not live here" not in capsys.readouterr().out
+
+    with pytest.raises(UsageError, match="--or-replay .*nowhere"):
+        shell.run_cell_magic("stap", f"-x 4194305 --or-replay {tmp_path / 'nowhere'}", "probe begin {}")

@@ -181,5 +181,7 @@ class TextRunDisplay:
                 self._stream.write(f"[… {extra:,} more lines not shown; all are in {self.run.folder}/stdout.bin]\n")
             for line in self.diagnostics:
                 self._stream.write(line + "\n")
+            for note in self.run.notes:  # a terminal shows them once, with the end (the live view: on top)
+                self._stream.write(f"[stapbench] {note}\n")
             self._stream.write(self.status() + "\n")
         self._stream.flush()

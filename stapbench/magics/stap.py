@@ -159,6 +159,9 @@ class StapMagics(Magics, Configurable):
     @argument("-h", "--help", action="store_true", help="show these options (works on an empty cell)")
     @argument("--out", metavar="NAME", help="bind the Run to this Python name")
     @argument("--bg", action="store_true", help="return at once; the run goes on streaming (%%stap_stop ends it)")
+    @argument("--or-replay", metavar="PATH",
+              help="where the run can't go live here (no stap, no target, stap fails before its probes are "
+                   "live), show the run recorded at PATH instead, and say why (--out binds it)")
     @run_arguments()
     def stap(self, line, cell):
         """Run the cell as a SystemTap script; its output streams below the cell."""
@@ -182,20 +185,43 @@ class StapMagics(Magics, Configurable):
                          "runtime (backtraces, $var$ dumps, kernel probes): `%stap_lab up`, then "
                          "`%%stap --remote lab`")
         self._displays[run] = self._display(run, cell, from_cell=True)
+        fallback = self._expand(args.or_replay) if args.or_replay else None
+        self.last_run = run
+        if args.out:
+            self.shell.user_ns[args.out] = run
         try:
             run.start()
         except (RunError, OSError) as exc:
-            raise _usage("%%stap", str(exc)) from None
-        finally:
-            self.last_run = run
-            if args.out:
-                self.shell.user_ns[args.out] = run
+            if fallback is None:
+                raise _usage("%%stap", str(exc)) from None
+            self._displays[run].finish()
+            return self._replay_instead(fallback, str(exc), args.out)
         if args.bg:
             self.runs.append(run)
             self.runs = [r for r in self.runs if not r.finished.is_set()]
             return None
         run.wait()  # KeyboardInterrupt stops stap gracefully and keeps the output
         self._displays[run].finish()
+        if fallback is not None and not run.ready.is_set() and not run.ok:
+            why = next((d.message for d in run.diagnostics if d.severity == "error"), None)
+            self._replay_instead(fallback, why or f"stap ended ({run.exit_status}) before its probes were live",
+                                 args.out)
+        return None
+
+    def _replay_instead(self, path: str, why: str, out: str | None) -> None:
+        """``--or-replay``: the live attempt's output stays above (it says what went wrong); the
+        recorded run follows, marked as a recording, and ``--out`` binds it."""
+        from ..runner import replay
+
+        try:
+            recorded = replay(path)
+        except OSError as exc:
+            raise _usage("%%stap", f"--or-replay {path}: {exc}") from None
+        recorded.add_note(f"not live here ({why}): this is the run recorded in {path}")
+        if out:
+            self.shell.user_ns[out] = recorded
+        self._displays[recorded] = self._display(recorded, recorded.script)
+        self._displays[recorded].finish()
         return None
 
     def _defaults(self, remote: bool = False) -> tuple[dict, str | None]:
