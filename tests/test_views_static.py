@@ -335,3 +335,23 @@ def test_run_view_shows_one_diagnostic_view_per_message_and_counts_repeats():
     views = [c for c in view.diagnostics_box.children if type(c).__name__ == "DiagnosticView"]
     assert len(views) == 2
     assert any("repeated 4" in getattr(c, "value", "") for c in view.diagnostics_box.children)
+
+
+def test_source_lines_mark_the_line_found_in_the_file_and_escape_it(tmp_path):
+    """SourceLines: the line is looked up in the file (after an anchor), shown relative to a root,
+    escaped in HTML, and a text that is not there is a LookupError naming it."""
+    from stapbench.views.source import MARK, SourceLines
+
+    src = tmp_path / "src" / "f.c"
+    src.parent.mkdir()
+    src.write_text("int a;\nvoid f(void) {\n  x = 1;\n}\nvoid g(void) {\n  x = 1; /* <b>&amp; */\n}\n")
+    shown = SourceLines(src, "x = 1;", after="void g(", context=1, root=tmp_path, title="g's <x>")
+    assert shown.line == 6
+    html = shown._repr_html_()
+    assert f'data-line="6">' in html and MARK in html and "<b>" not in html and "&lt;b&gt;" in html
+    assert "g&#x27;s &lt;x&gt;" in html or "g's &lt;x&gt;" in html
+    assert str(tmp_path) not in html and "src/f.c" in repr(shown)
+    assert repr(shown).splitlines()[2:5] == ["  5 | void g(void) {", "> 6 |   x = 1; /* <b>&amp; */", "  7 | }"]
+    assert SourceLines(src, "x = 1;").line == 3
+    with pytest.raises(LookupError, match="no line holds 'y = 2;' after 'void g\\('"):
+        SourceLines(src, "y = 2;", after="void g(")

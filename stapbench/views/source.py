@@ -85,3 +85,43 @@ def snippet_text(snippet) -> str:
         mark = ">" if number == snippet.target_line else " "
         out.append(f"{mark} {number:>{width}} | {line}")
     return "\n".join(out)
+
+
+class SourceLines:
+    """Lines of a source file around the first line holding ``text`` (after ``after``'s first
+    occurrence, e.g. a function's name), marked: the code a notebook's argument rests on, shown
+    like the backtrace view shows a frame's line.  ``line`` is the number found; a
+    :class:`LookupError` says what was not found (the file on disk is the truth, not a number
+    copied into the notebook)."""
+
+    def __init__(self, path, text: str, *, after: str | None = None, context: int = 4,
+                 title: str | None = None, root=None):
+        from pathlib import Path
+
+        from ..symbols.location import SourceSnippet
+
+        self.path = Path(path)
+        # shown relative to ``root`` (a source tree): a saved notebook names no folder of this machine
+        shown = self.path.relative_to(root) if root is not None and self.path.is_relative_to(root) else self.path
+        lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+        start = 0
+        if after is not None:
+            start = next((i for i, line in enumerate(lines) if after in line), None)
+            if start is None:
+                raise LookupError(f"{self.path}: no line holds {after!r}")
+        index = next((i for i in range(start, len(lines)) if text in lines[i]), None)
+        if index is None:
+            raise LookupError(f"{self.path}: no line holds {text!r}" + (f" after {after!r}" if after else ""))
+        self.line = index + 1
+        first = max(0, index - context)
+        self.snippet = SourceSnippet(path=shown, first_line=first + 1, lines=lines[first:index + context + 1],
+                                     target_line=self.line)
+        self.title = title
+
+    def _repr_html_(self) -> str:
+        from ._html import PageStyle, wrap_root
+
+        return PageStyle.once() + wrap_root(snippet_html(self.snippet, title=self.title), kind="source")
+
+    def __repr__(self) -> str:
+        return (f"{self.title}\n" if self.title else "") + snippet_text(self.snippet)
