@@ -355,3 +355,22 @@ def test_source_lines_mark_the_line_found_in_the_file_and_escape_it(tmp_path):
     assert SourceLines(src, "x = 1;").line == 3
     with pytest.raises(LookupError, match="no line holds 'y = 2;' after 'void g\\('"):
         SourceLines(src, "y = 2;", after="void g(")
+
+
+def test_backtraces_past_the_first_forty_distinct_ones_render_as_their_frames_text():
+    """A profile prints hundreds of distinct stacks: past TABLE_BACKTRACES they are a <details>
+    with the top frames in the summary and every frame's line (escaped) inside."""
+    from stapbench.views.static import TABLE_BACKTRACES
+
+    events = []
+    for n in range(TABLE_BACKTRACES + 5):
+        events += parse_bytes(f"hit {n}\n 0x{0x400000 + n:x} : f{n}<b>+0x1/0x10 [/bin/x]\n"
+                              " 0x400100 : main+0x5/0x20 [/bin/x]\n".encode())
+    html = render_html(events)
+    dom = assert_inert(html)
+    assert len(dom.find_all("table", "stapbench-frames")) == TABLE_BACKTRACES
+    compact = dom.find_all("details", "stapbench-backtrace-compact")
+    assert [d.attrs["data-backtrace-index"] for d in compact] == [str(i) for i in range(TABLE_BACKTRACES, TABLE_BACKTRACES + 5)]
+    last = compact[-1]
+    assert last.find("summary").text() == f"backtrace, 2 frames: f{TABLE_BACKTRACES + 4}<b> \u2190 main"
+    assert "<b>" not in html.split("stapbench-backtrace-compact", 1)[1] and "f44&lt;b&gt;+0x1/0x10 [/bin/x]" in html

@@ -161,7 +161,9 @@ def frame_row_html(info: FrameInfo) -> str:
     where = esc(info.file_line)
     if info.problem:
         label = PROBLEM_LABELS.get(info.problem, info.problem)
-        where += (f'<span class="stapbench-problem"{attrs(data_problem=info.problem, title=info.hint)}>'
+        # the hint itself is said once per backtrace (problems_html): a profile's 5,000 frames
+        # each carrying it as a title made a 4 MB static render
+        where += (f'<span class="stapbench-problem"{attrs(data_problem=info.problem)}>'
                   f"{' ' if where else ''}[{esc(label)}]</span>")
     row_classes = classes("stapbench-frame", *(f"stapbench-frame-{k}" for k in kinds),
                           "stapbench-frame-has-source" if info.snippet is not None else None)

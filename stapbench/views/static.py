@@ -31,6 +31,9 @@ from .valuetree import (
 MAX_KEPT = 200
 ALL_SNIPPETS_BACKTRACES = 10  # distinct backtraces rendered with every frame's source
 TOP_SNIPPET_BACKTRACES = 100  # ... then with the top frame's source only, then none
+#: distinct backtraces rendered as frame tables; later ones as their frames' text (a profile's
+#: 300 stacks of 20 frames were a 2.9 MB static render as tables)
+TABLE_BACKTRACES = 40
 
 
 class EventWindow:
@@ -145,11 +148,24 @@ class _Renderer:
         if sig in self.seen:
             return render_repeat_html(bt, self.seen[sig])
         index = self.seen[sig] = len(self.seen)
+        if index >= TABLE_BACKTRACES:
+            return self.compact_backtrace_html(bt, index)
         if index < ALL_SNIPPETS_BACKTRACES:
             mode = "all"
         else:
             mode = "first" if index < TOP_SNIPPET_BACKTRACES else "none"
         return render_backtrace_html(bt, symbolizer=self.symbolizer, snippets=mode, index=index)
+
+    def compact_backtrace_html(self, bt: Backtrace, index: int) -> str:
+        """A backtrace past the first :data:`TABLE_BACKTRACES` distinct ones: its top frames in
+        the summary, every frame's line as stap printed it inside (the live view has the table)."""
+        names = [f.symbol or (f"0x{f.address:x}" if f.address is not None else "?") for f in bt.frames]
+        top = " \u2190 ".join(names[:3]) + (" \u2190 \u2026" if len(names) > 3 else "")
+        body = "\n".join(esc(f.text or f.symbol or "") for f in bt.frames)
+        return (f'<details class="stapbench-backtrace stapbench-backtrace-compact stapbench-block"'
+                f'{attrs(data_backtrace_index=index, data_frames=len(bt.frames))}>'
+                f"<summary>backtrace, {count(len(bt.frames), 'frame')}: {esc(top)}</summary>"
+                f"<pre>{body}</pre></details>")
 
     def dump_types(self):
         """Types for a dump: the run's listings, plus DWARF rooted at the hit's probed function
