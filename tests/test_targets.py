@@ -93,3 +93,20 @@ def test_composed_nginx_close_replays_as_the_kernel_runtime_prints_it(nginx_bina
     scalars = sum(1 for m in deep.value.members if not hasattr(m.value, "members"))
     nested = sum(len(m.value.members) for m in deep.value.members if hasattr(m.value, "members"))
     assert scalars + nested == STAP_DUMP_ARGS
+
+
+def test_load_keeps_the_server_busy_and_says_what_it_got(nginx_binary):
+    """python -m stapbench.targets.load: replies counted by status, exit 0; refused: exit 2."""
+    import re
+    import subprocess
+    import sys
+
+    with NginxServer(nginx_binary) as server:
+        done = subprocess.run([sys.executable, "-m", "stapbench.targets.load", server.url, "--seconds", "1",
+                               "--clients", "2"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done
+    m = re.fullmatch(r"(\d+) requests in 1\.\d s \(\d+/s\) from 2 clients: (\d+) x 200; no errors\n", done.stdout)
+    assert m and int(m[1]) == int(m[2]) > 10, done.stdout
+    refused = subprocess.run([sys.executable, "-m", "stapbench.targets.load", f"http://127.0.0.1:{server.port}/",
+                              "--seconds", "0.5"], capture_output=True, text=True, timeout=30)
+    assert refused.returncode == 2 and "0 requests" in refused.stdout and "ConnectionRefusedError" in refused.stdout
