@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -107,6 +108,20 @@ def test_the_client_reports_each_request_and_exits_0(nginx_binary):
     first, second = done.stdout.splitlines()
     assert first.startswith("GET / reply 200 (") and first.endswith("then the server closed: EOF")
     assert second == "GET /abort no reply: EOF (the server closed with a FIN)"
+
+
+@pytest.mark.parametrize("reset, ending", [(False, "EOF (the server closed with a FIN)"),
+                                           (True, "ECONNRESET (the server reset the connection: an RST)")])
+def test_half_a_header_is_timed_out_and_ends_like_an_abort(nginx_binary, reset, ending):
+    """--half: nginx's client_header_timeout (2 s here) times the request out; the connection is
+    then marked timed out like return 444's, so reset_timedout_connection decides its end too."""
+    with NginxServer(nginx_binary, reset_timedout_connection=reset) as server:
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "stapbench.targets.client", "--half", server.url + "slow"],
+                              capture_output=True, text=True, timeout=60)
+        waited = time.monotonic() - started
+    assert done.returncode == 0 and done.stdout == f"GET /slow (half a header) no reply: {ending}\n", done
+    assert 1.5 < waited < 15, waited
 
 
 def test_the_client_exits_2_when_nothing_listens():

@@ -32,6 +32,8 @@ http {{
     uwsgi_temp_path {prefix}/tmp;
     scgi_temp_path {prefix}/tmp;
     keepalive_timeout 0;
+    # a client that sends half a header is timed out (and marked so) in 2 s, not the default 60 s
+    client_header_timeout 2s;
     reset_timedout_connection {reset};
     server {{
         listen 127.0.0.1:{port};
