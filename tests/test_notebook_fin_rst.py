@@ -101,7 +101,7 @@ def check_claims(nb) -> None:
     assert not [f"{c.source.splitlines()[0]}: {o.ename}: {o.evalue}" for c in nb.cells if c.cell_type == "code"
                 for o in c.outputs if o.output_type == "error"]
     every = claims(nb)
-    assert sorted(every) == list(range(1, len(every) + 1)) and len(every) >= 5, sorted(every)
+    assert sorted(every) == list(range(1, len(every) + 1)) and len(every) >= 6, sorted(every)
     out = all_output(nb)
     missing = {n: [q for q in quotes if q not in out] for n, quotes in every.items()}
     assert not any(missing.values()), missing
@@ -123,7 +123,9 @@ def check_claims(nb) -> None:
     assert rows[0][:2] == ["reset_timedout_connection", "request"], rows[0]
     assert [r[1:] for r in rows[1:]] == [
         ["off", "/", "0", "False", "FIN", "EOF"], ["off", "/abort", "1", "False", "FIN", "EOF"],
-        ["on", "/", "0", "False", "FIN", "EOF"], ["on", "/abort", "1", "True", "RST", "ECONNRESET"]], rows
+        ["off", "/slow", "1", "False", "FIN", "EOF"],
+        ["on", "/", "0", "False", "FIN", "EOF"], ["on", "/abort", "1", "True", "RST", "ECONNRESET"],
+        ["on", "/slow", "1", "True", "RST", "ECONNRESET"]], rows
 
 
 @pytest.fixture(scope="module")
