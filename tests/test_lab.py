@@ -9,6 +9,7 @@ labs folder of their own (the shared build is read-only to them).  Each TCG boot
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -157,6 +158,22 @@ def test_down_leaves_nothing_and_two_labs_run_at_once(lab, labs_folder):
     finally:
         second.down()
     assert not qemu_pids(second.state_dir) and not second.state_dir.exists()
+    assert zombie_children() == []  # down reaps the qemu it booted (a kernel kept a <defunct> one)
+
+
+def zombie_children() -> list[tuple[int, str]]:
+    """This process's children that ended and were not reaped."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+            if rest[0] == "Z" and int(rest[1]) == os.getpid():
+                found.append((int(entry.name), comm))
+    return found
 
 
 def test_an_interrupted_up_leaves_no_qemu(labs_folder):

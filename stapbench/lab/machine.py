@@ -90,17 +90,25 @@ def qemu_processes() -> list[int]:
     return pids
 
 
+def _reap(pid: int) -> None:
+    """Reap ``pid`` if it is our child and has ended (a qemu this process booted)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
 def _wait_gone(pid: int, state_dir: Path, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        try:
-            os.waitpid(pid, os.WNOHANG)  # reap it if it is our child
-        except ChildProcessError:
-            pass
+        _reap(pid)
         if not _is_our_qemu(pid, state_dir):
+            _reap(pid)  # it may have become a zombie since the first look: not one left behind
             return True
         time.sleep(0.05)
-    return not _is_our_qemu(pid, state_dir)
+    gone = not _is_our_qemu(pid, state_dir)
+    _reap(pid)
+    return gone
 
 
 def stop_qemu(state_dir: Path, pid: int | None = None) -> None:
