@@ -95,8 +95,9 @@ def _counts_html(counter: ProbeCounter) -> str:
     counts = counter.counts
     if not counts:
         return ""
-    chips = "".join(f'<span class="stapbench-chip stapbench-count"{attrs(data_key=k, data_count=n)}>'
-                    f"{esc(k)} \u00d7 {n}</span>" for k, n in counter.most_common(50))
+    # ", " between the chips: where the stylesheet is stripped (GitHub) they would run together
+    chips = ", ".join(f'<span class="stapbench-chip stapbench-count"{attrs(data_key=k, data_count=n)}>'
+                      f"{esc(k)} \u00d7 {n}</span>" for k, n in counter.most_common(50))
     more = f' <span class="stapbench-muted">(+{len(counts) - 50} more)</span>' if len(counts) > 50 else ""
     return f'<div class="stapbench-counts stapbench-block">hits per probe: {chips}{more}</div>'
 
