@@ -7,6 +7,7 @@ Every stap token carries a ``cm-stap-<kind>`` class, which only that language pr
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -105,6 +106,17 @@ def test_probe_browser_filters_shows_source_and_inserts_a_probe_cell(lab_server,
     assert "$c:ngx_connection_t*" in first.locator(".sbp-params").inner_text()
     rows = cell.locator("tr.sbp-row")
     assert all("close" in t for t in rows.locator(".sbp-name").all_inner_texts())
+    # a glob, as stap's probe points take them, filters whole names
+    search.fill("ngx_http_*_request")
+    page.wait_for_function("(el) => [...el.querySelectorAll('tr.sbp-row .sbp-name')].every("
+                           "(n) => /^ngx_http_.*_request$/.test(n.textContent))", arg=cell.element_handle(),
+                           timeout=TIMEOUT_MS)
+    globbed = rows.locator(".sbp-name").all_inner_texts()
+    assert {"ngx_http_finalize_request", "ngx_http_free_request"} <= set(globbed) and all(re.fullmatch(r"ngx_http_.*_request", t) for t in globbed)
+    search.fill("")
+    search.type("ngx_close_con")
+    page.wait_for_function("(el) => el.querySelector('tr.sbp-row .sbp-name').textContent === 'ngx_close_connection'",
+                           arg=cell.element_handle(), timeout=TIMEOUT_MS)
     # the binary's path is said once, above the table, not in every row; nothing overflows sideways
     assert str(nginx_build.binary.resolve()) not in cell.locator(".sbp-table").inner_text()
     overflow = cell.locator(".stapbench-probebrowser").evaluate(

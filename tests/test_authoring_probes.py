@@ -132,3 +132,13 @@ def test_a_misspelled_mark_gets_the_closest_marker(sdt_catalog):
     fixes = finder.fixes(Diagnostic(raw="", severity="error", kind="semantic", message="no match", line=1, column=7))
     assert fixes[0].title == 'mark("function__entry")'
     assert fixes[0].script == script.replace('"function_entry"', '"function__entry"')
+
+
+def test_a_glob_query_matches_whole_names_as_stap_globs_do():
+    from stapbench.authoring.ranking import rank
+
+    names = ["ngx_http_request_body", "ngx_http_finalize_request", "ngx_http_free_request", "a.b", "axb", "A_B"]
+    assert rank("ngx_http_*request", names) == ["ngx_http_free_request", "ngx_http_finalize_request"]
+    assert rank("a?b", names) == ["A_B", "a.b", "axb"]  # case-insensitive, ? is one character
+    assert rank("a.b", names) == ["a.b"]  # no glob: '.' is itself
+    assert rank("*zzz*", names) == []

@@ -3,11 +3,14 @@
 A name starting with the query comes first, then one where the query starts a ``_``-separated
 word (``close`` in ``ngx_close_connection``), then one containing it, then one holding its
 characters in order (``ngxcc``); shorter names first within each rank.  Case-insensitive.
+A query holding ``*`` or ``?`` is a glob, as in stap's own probe points (``ngx_http_*request``):
+the names it matches whole, shortest first.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 
 
 def closeness(query: str, name: str) -> int | None:
@@ -15,6 +18,8 @@ def closeness(query: str, name: str) -> int | None:
     if not query:
         return 0
     q, n = query.lower(), name.lower()
+    if "*" in q or "?" in q:
+        return 0 if fnmatchcase(n, q) else None
     if n.startswith(q):
         return 0
     at = n.find(q)

@@ -4,9 +4,16 @@
 // cell text is selected for copying).
 const MAX_ROWS = 200;
 
-function closeness(q, name) {
+// a query holding * or ? is a glob, as in stap's probe points (ngx_http_*request): whole names
+function globRegExp(q) {
+  const body = q.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp("^" + body + "$");
+}
+
+function closeness(q, name, glob) {
   if (!q) return 0;
   const n = name.toLowerCase();
+  if (glob) return glob.test(n) ? 0 : null;
   if (n.startsWith(q)) return 0;
   const at = n.indexOf(q);
   if (at > 0 && !/[a-z0-9]/.test(n[at - 1])) return 1;
@@ -18,9 +25,10 @@ function closeness(q, name) {
 
 export function rank(entries, query) {
   const q = query.trim().toLowerCase();
+  const glob = /[*?]/.test(q) ? globRegExp(q) : null;
   const scored = [];
   for (let i = 0; i < entries.length; i++) {
-    const s = closeness(q, entries[i][2]);
+    const s = closeness(q, entries[i][2], glob);
     if (s !== null) scored.push([s, entries[i][2].length, entries[i][2], i]);
   }
   scored.sort((a, b) => a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : a[3] - b[3]));
