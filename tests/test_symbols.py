@@ -241,6 +241,15 @@ def test_kernel_frames_are_not_looked_up(demo_program):
     assert sym.stats.modules_opened == 0
 
 
+def test_a_traced_machines_kernel_frame_does_not_offer_this_machines_debuginfo(tmp_path):
+    """With a sysroot (a lab's rootfs), a kernel frame is the traced machine's: this machine's
+    `uname -r` package is no remedy, so the hint says what is known and what is not shown."""
+    f = Frame(address=0xFFFFFFFF811F4A10, symbol="tcp_disconnect", offset=0x4bf, module="kernel")
+    here, lab = Symbolizer().locate(f), Symbolizer(sysroot=tmp_path).locate(f)
+    assert "uname -r" in here.hint
+    assert lab.problem == "kernel" and "uname -r" not in lab.hint and "traced machine" in lab.hint
+
+
 def test_unknown_symbol_says_no_symbol(demo_program):
     loc = Symbolizer().locate(frame(demo_program, "not_in_this_build", 4))
     assert loc.problem == "no-symbol" and "not_in_this_build" in loc.hint and loc.build_id

@@ -307,7 +307,7 @@ class Symbolizer:
     def _locate_frame(self, frame: Frame, return_address: bool) -> SourceLocation:
         name = frame.module
         if self._is_kernel(frame):
-            return SourceLocation(module=name, function=frame.symbol, problem=loc.KERNEL, hint=_hint_kernel(name))
+            return SourceLocation(module=name, function=frame.symbol, problem=loc.KERNEL, hint=_hint_kernel(name, self.sysroot))
         if not name and frame.symbol:  # BRIEF style (`sym+0x1`): the symbol in a module seen before
             name = self._module_defining(frame.symbol)
         if not name:
@@ -535,8 +535,14 @@ class Symbolizer:
         return self._sources.lines(path)
 
 
-def _hint_kernel(name: str | None) -> str:
+def _hint_kernel(name: str | None, sysroot: Path | None = None) -> str:
     what = "the kernel" if name in (None, "kernel") else f"the kernel module {name}"
+    if sysroot is not None:
+        # a lab's (or another machine's) kernel: stap resolved the symbol with that kernel's own
+        # debuginfo; this machine's `uname -r` names another kernel, so its package is no remedy
+        return (f"This frame is in {what} of the traced machine: stap named its symbol and offset from that "
+                "kernel's debuginfo; kernel source lines are not shown (that kernel's source tree is not "
+                "on this machine).")
     return (f"This frame is in {what}: kernel debuginfo is not available here (on Debian install "
             "linux-image-$(uname -r)-dbg to resolve kernel frames).")
 
