@@ -160,7 +160,7 @@ def choose_accel() -> tuple[str, str, bool]:
     if verdict.get("host") == os.uname().release and "kvm_boots" in verdict:
         if verdict["kvm_boots"]:
             return "kvm", "KVM boots the lab's kernel here (checked before)", False
-        return "tcg", f"/dev/kvm opens but the kernel hangs under it ({verdict.get('seen', 'checked before')})", False
+        return "tcg", f"/dev/kvm opens but the kernel hangs under it: {verdict.get('seen', 'checked before')}", False
     return "kvm", "trying KVM once", True
 
 
@@ -303,7 +303,7 @@ class Lab:
         self._write_state(state)
         if not owned:
             self._forget_owner(release=True)
-        progress(f"lab {self.name}: up in {elapsed:.1f} s ({accel.upper()}: {why}); "
+        progress(f"lab {self.name}: up in {elapsed:.1f} s under {accel.upper()}; "  # why: said at the boot
                  f"stap --remote={self.remote}; nginx {self.nginx_url}")
         return self
 
