@@ -47,8 +47,11 @@ def check_profile(nb) -> str:
     assert re.search(r"\d+ requests in \d+\.\d s \(\d+/s\) from 4 clients: \d+ x 200; no errors", text)
     html = "".join(o.get("data", {}).get("text/html", "") for o in graph_cell.outputs)
     assert "ngx_epoll_process_events" in html and "ngx_http_keepalive_handler" in html
-    shares = dict(re.findall(r"^\s*(\w+)\s+([\d.]+)$", output_text(cell_holding(nb, 'print("on the stack in most samples:")')), re.M))
-    assert float(shares["ngx_epoll_process_events"]) > 50, shares  # "most samples ... in the event loop"
+    summary = output_text(cell_holding(nb, 'loop = total_count["ngx_epoll_process_events"]'))
+    loop = int(re.search(r"(\d+)% of the samples are inside nginx's event loop", summary)[1])
+    assert loop > 50, summary
+    below = dict(re.findall(r"^\s*(\w+)\s+([\d.]+)$", summary.split("below the event loop", 1)[1], re.M))
+    assert "ngx_http_keepalive_handler" in below and all(float(v) < loop + 1 for v in below.values()), below
     run_cell = cell_holding(nb, "%%stap --remote")
     return re.search(r"transcript: ([^\]]+)\]", output_text(run_cell))[1]
 
