@@ -29,15 +29,16 @@ RECORDINGS = NOTEBOOK.parent / "recordings" / "fin-rst"
 STAP_CELL = "%%stap"
 
 
-def execute(env: dict | None = None) -> nbformat.NotebookNode:
+def execute(env: dict | None = None, notebook=NOTEBOOK) -> nbformat.NotebookNode:
+    """``notebook`` run from its folder with its saved outputs cleared, ``env`` added to the kernel's."""
     from nbclient import NotebookClient
 
-    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nb = nbformat.read(notebook, as_version=4)
     for c in nb.cells:  # start from a clean slate: nothing saved can satisfy the checks
         if c.cell_type == "code":
             c.outputs, c.execution_count = [], None
     client = NotebookClient(nb, timeout=1200, kernel_name="python3", store_widget_state=False,
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+                            resources={"metadata": {"path": str(notebook.parent)}})
     # the kernel's environment (jupyter_client's start_kernel takes env=)
     client.execute(**({"env": {**os.environ, **env}} if env else {}))
     return nb

@@ -12,29 +12,20 @@ from __future__ import annotations
 import os
 import re
 
-import nbformat
 import pytest
 
 from tests.support.lab import lab_unavailable, wait_no_qemu
 from tests.support.paths import PROJECT
 
 from .test_notebook_fin_rst import STAND_IN, cell_holding, output_text
+from .test_notebook_fin_rst import execute as run_notebook
 
 NOTEBOOK = PROJECT / "notebooks" / "02-nginx-profile.ipynb"
 RECORDING = NOTEBOOK.parent / "recordings" / "profile" / "lab-profile"
 
 
 def execute(env: dict | None = None):
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    for c in nb.cells:
-        if c.cell_type == "code":
-            c.outputs, c.execution_count = [], None
-    NotebookClient(nb, timeout=1200, kernel_name="python3", store_widget_state=False,
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute(
-        **({"env": {**os.environ, **env}} if env else {}))
-    return nb
+    return run_notebook(env, notebook=NOTEBOOK)
 
 
 def check_profile(nb) -> str:
