@@ -29,8 +29,7 @@ from .valuetree import (
 )
 
 MAX_KEPT = 200
-ALL_SNIPPETS_BACKTRACES = 10  # distinct backtraces rendered with every frame's source
-TOP_SNIPPET_BACKTRACES = 100  # ... then with the top frame's source only, then none
+ALL_SNIPPETS_BACKTRACES = 10  # distinct backtraces rendered with every frame's source, then the top frame's
 #: distinct backtraces rendered as frame tables; later ones as their frames' text (a profile's
 #: 300 stacks of 20 frames were a 2.9 MB static render as tables)
 TABLE_BACKTRACES = 40
@@ -151,10 +150,7 @@ class _Renderer:
         index = self.seen[sig] = len(self.seen)
         if index >= TABLE_BACKTRACES:
             return self.compact_backtrace_html(bt, index)
-        if index < ALL_SNIPPETS_BACKTRACES:
-            mode = "all"
-        else:
-            mode = "first" if index < TOP_SNIPPET_BACKTRACES else "none"
+        mode = "all" if index < ALL_SNIPPETS_BACKTRACES else "first"
         return render_backtrace_html(bt, symbolizer=self.symbolizer, snippets=mode, index=index)
 
     def compact_backtrace_html(self, bt: Backtrace, index: int) -> str:
