@@ -47,7 +47,10 @@ def test_cmd_run_streams_parsed_events(stap_bpf, demo_program, tmp_path, no_stap
     assert lines[0] == "ERROR: not a stap error"
     assert all("not a stap error" not in d.message for d in r.diagnostics)
     assert [t for t in lines if t.startswith("req ")] == ["req 1", "req 2", "req 3", "req 4"]
-    assert f"total={demo_total(4)}" in lines  # the -c target's own output shares stap's terminal
+    # the -c program's own output has a terminal of its own (runner.program): not probe output
+    assert f"total={demo_total(4)}" not in lines
+    assert r.program_output == f"total={demo_total(4)}\n"
+    assert (r.folder / "program.bin").read_bytes() == f"total={demo_total(4)}\n".encode()
     assert lines[-1] == "END"
     # the readiness marker is in the raw transcript, not in the events
     raw = r.raw("stdout")
@@ -159,8 +162,26 @@ def test_cmd_words_with_shell_metacharacters_reach_the_program_literally(stap_bp
             transcript_dir=tmp_path)
     no_stap_left.append(r.pid)
     assert r.exit_status == 0 and r.stop_reason == "exited", r.raw("stderr")
-    assert value in texts(r)  # the program got the words, split at the spaces only
+    assert r.program_output == value + "\n"  # the program got the words, split at the spaces only
     assert [p for p in made if p.exists()] == []
+
+
+def test_the_cmd_programs_own_output_is_neither_a_hit_nor_a_diagnostic(stap_bpf, tmp_path, no_stap_left):
+    """What the -c program prints on stdout and stderr goes to program.bin and the run's
+    program_output, apart from the probe output (which counts hits) and stap's messages."""
+    prog = (f"{sys.executable} -c 'import sys, time; time.sleep(1); print(\"hit 99\"); "
+            f"print(\"ERROR: semantic error: from the program\", file=sys.stderr)'")
+    r = run('probe begin { printf("hit 1\\n") }\n', runtime="bpf", cmd=prog, timeout=60, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.exit_status == 0 and r.stop_reason == "exited", r.raw("stderr")
+    assert texts(r) == ["hit 1"]
+    assert "from the program" not in r.raw("stderr").decode()
+    assert not any("from the program" in d.raw for d in r.diagnostics)
+    assert "hit 99\n" in r.program_output and "ERROR: semantic error: from the program\n" in r.program_output
+    # a replay shows the same, from the run folder
+    again = replay(r.folder)
+    assert texts(again) == ["hit 1"] and again.program_output == r.program_output
+    assert again.program_argv[0] == sys.executable
 
 
 def test_memory_is_bounded_but_diagnostics_are_kept(stap_bpf, demo_program, tmp_path, no_stap_left):

@@ -11,7 +11,7 @@ import pytest
 
 from stapbench.runner import replay, run
 from stapbench.runner.trigger import trigger_failure
-from stapbench.views.runrender import run_bundle, trigger_bundle
+from stapbench.views.runrender import run_bundle, trigger_bundle, workload_bundle
 
 REQUESTS = 'probe process("{prog}").function("handle_request") {{ printf("req %d\\n", $r->number) }}\n'
 
@@ -72,3 +72,18 @@ def test_trigger_output_is_escaped_in_the_render():
     html, text = trigger_bundle(FakeRun())
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b&gt;" in html
     assert "error: trigger sh-less failed with exit status 3" in text
+
+
+def test_the_cmd_programs_output_is_shown_apart_and_escaped():
+    class FakeRun:  # a finished run's -c fields, as replay() gives them
+        trigger_argv = None
+        program_argv = ["./demo", "<b>"]
+        program_output = "<img src=x onerror=alert(1)>\ntotal=3\n"
+        running = False
+
+    html, text = workload_bundle(FakeRun())
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;b&gt;" in html
+    assert 'class="stapbench-trigger stapbench-program"' in html and "not probe output" in html
+    assert text.startswith("program output -- ./demo <b>\n") and "  | total=3\n" in text
+    FakeRun.program_output = ""
+    assert workload_bundle(FakeRun()) == ("", "")  # nothing printed: nothing shown

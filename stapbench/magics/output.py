@@ -36,6 +36,23 @@ def _in_kernel(shell) -> bool:
     return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
 
 
+class _OutputTail:
+    """The last lines of a workload's output (the trigger's, the -c program's), fed in chunks."""
+
+    def __init__(self, max_lines: int):
+        self._lines = collections.deque(maxlen=max_lines)
+        self._partial = ""
+
+    def feed(self, data: bytes) -> None:
+        *lines, partial = (self._partial + data.decode("utf-8", "replace")).split("\n")
+        self._lines.extend(_clip(line) for line in lines)
+        # a line that never ends is kept to its first MAX_LINE_CHARS (all of it is in the run folder)
+        self._partial = partial[:MAX_LINE_CHARS + 1]
+
+    def lines(self) -> list[str]:
+        return list(self._lines) + ([self._partial] if self._partial else [])
+
+
 class TextRunDisplay:
     """Follows a :class:`~stapbench.runner.Run`; attach before ``run.start()``.  A
     :class:`~stapbench.views.display.RunDisplay`: ``show()``, ``close()`` (the run ended),
@@ -49,8 +66,8 @@ class TextRunDisplay:
         self.max_lines = max(1, max_lines)
         self.interval = 1.0 / max(0.1, max_rate)
         self._tail = collections.deque(maxlen=self.max_lines)
-        self._trigger_tail = collections.deque(maxlen=self.max_lines)
-        self._trigger_partial = ""
+        self._trigger_tail = _OutputTail(self.max_lines)
+        self._program_tail = _OutputTail(self.max_lines)  # the -c program's own output
         self.lines_total = 0
         self.diagnostics: list[str] = []
         self.updates = 0  # how many times the output was (re)rendered
@@ -63,7 +80,8 @@ class TextRunDisplay:
         self._printed = 0  # terminal mode: lines printed so far
         self._to_print: list[str] = []  # terminal mode: lines not printed yet
         run.on_event.append(self._on_event)
-        run.on_trigger_output.append(self._on_trigger_output)
+        run.on_trigger_output.append(lambda data: self._on_output(self._trigger_tail, data))
+        run.on_program_output.append(lambda data: self._on_output(self._program_tail, data))
         run.on_note.append(lambda text: self._mark())
         run.on_ready.append(lambda _run: self._mark())
         run.on_end.append(lambda _run: self.close())
@@ -89,11 +107,9 @@ class TextRunDisplay:
                     self.lines_total += 1
         self._mark()
 
-    def _on_trigger_output(self, data: bytes) -> None:
+    def _on_output(self, tail: "_OutputTail", data: bytes) -> None:
         with self._lock:
-            text = self._trigger_partial + data.decode("utf-8", "replace")
-            *lines, self._trigger_partial = text.split("\n")
-            self._trigger_tail.extend(_clip(line) for line in lines)
+            tail.feed(data)
         self._mark()
 
     def close(self) -> None:
@@ -153,7 +169,8 @@ class TextRunDisplay:
             tail = list(self._tail)
             hidden = self.lines_total - len(tail)
             diagnostics = list(self.diagnostics)
-            trigger = list(self._trigger_tail) + ([self._trigger_partial] if self._trigger_partial else [])
+            trigger = self._trigger_tail.lines()
+            program = self._program_tail.lines()
         parts = [self.status()]
         parts += [f"[stapbench] {note}" for note in self.run.notes]
         parts += diagnostics
@@ -165,6 +182,10 @@ class TextRunDisplay:
             argv = " ".join(self.run.trigger_argv or [])
             parts.append(f"── trigger output ({argv}) ──")
             parts += trigger
+        if program:
+            argv = " ".join(self.run.program_argv or [])
+            parts.append(f"── program output ({argv}; stap -c, not probe output) ──")
+            parts += program
         return "\n".join(parts)
 
     def _print_new(self) -> None:

@@ -81,6 +81,8 @@ def run_command(args: argparse.Namespace) -> int:
         run.on_event.append(lambda e: write(out if e.stream == "stdout" else err,
                                             e.raw.replace(BPF_NOISE, "") if BPF_NOISE in e.raw else e.raw))
     run.on_trigger_output.append(lambda data: write(err, data.decode("utf-8", "replace")))
+    # the -c program's own output goes where it would without stap, but apart from the probe output
+    run.on_program_output.append(lambda data: write(err, data.decode("utf-8", "replace")))
     run.on_note.append(lambda note: write(err, f"[stapbench] {note}\n"))
     try:
         run.start()

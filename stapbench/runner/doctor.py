@@ -186,6 +186,18 @@ def check_memlock() -> Check:
                  "stapbench/runner/memlock_shim.c -ldl (.ci/provision does it), or set STAPBENCH_MEMLOCK_SHIM")
 
 
+def check_program_shim() -> Check:
+    from .program import DEFAULT_PROGRAM_SHIM, program_shim_path
+
+    shim = program_shim_path()
+    if shim:
+        return Check("program output shim", True, f"{shim}: a -c program's output is kept apart from probe output")
+    return Check("program output shim", False,
+                 "not built: a -c program's own output mixes into the probe output and counts as hits",
+                 f"gcc -shared -fPIC -o {DEFAULT_PROGRAM_SHIM} stapbench/runner/program_output_shim.c "
+                 "(.ci/provision does it), or set STAPBENCH_PROGRAM_SHIM")
+
+
 def check_debuginfo(binary: str) -> Check:
     path = Path(binary)
     if not path.is_file():
@@ -253,7 +265,7 @@ def check_stale_uprobes() -> Check:
 
 def run_checks(target: str | None = None, live: bool = True) -> list[Check]:
     checks = [check_stap(), *check_runtimes(), *check_build_tree(), check_debugfs(), check_stale_uprobes(),
-              check_privileges(), check_memlock()]
+              check_privileges(), check_memlock(), check_program_shim()]
     if target:
         checks.append(check_debuginfo(target))
     if live:

@@ -115,7 +115,7 @@ class ParsePipeline:
         ready = False
         last_t = 0.0
         for stream, data, t in iter_chunks(folder):
-            if stream == "trigger":
+            if stream in ("trigger", "program"):  # not stap's: shown apart
                 continue
             if t - last_t > IDLE_FLUSH_S:
                 self.flush()

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from ..model import Diagnostic, Event, Summary
-from .options import RunOptions
+from .options import RunOptions, as_argv
 from .transcript import SCRIPT, STREAM_FILES, read_meta, write_meta
 
 META_VERSION = 1
@@ -38,6 +38,7 @@ class RunRecord:
         self.folder = folder
         self.argv: list[str] = list(argv or [])
         self.trigger_argv = options.trigger_argv()
+        self.program_argv = as_argv(options.cmd)  # stap's -c program
         self.stap_pid: int | None = None
         #: with --sudo: how the supervisor's lines on stderr begin (they become notes)
         self.supervisor_token: str | None = None
@@ -92,6 +93,11 @@ class RunRecord:
     @property
     def trigger_output(self) -> str:
         return self.raw("trigger").decode("utf-8", "replace")
+
+    @property
+    def program_output(self) -> str:
+        """What the ``-c`` program wrote, where it had a terminal of its own (runner.program)."""
+        return self.raw("program").decode("utf-8", "replace")
 
     def status_line(self) -> str:
         """One line on how the run ended (a live run says more: :meth:`Run.status_line`)."""
@@ -159,6 +165,10 @@ class RunRecord:
                      argv=meta.get("argv"))
         record.replayed = True
         record.trigger_argv = meta.get("trigger")
+        try:
+            record.program_argv = as_argv(meta.get("cmd"))
+        except ValueError:  # an empty or unsplittable cmd in a hand-edited meta.json
+            record.program_argv = None
         record.stap_pid = meta.get("stap_pid")
         record.supervisor_token = meta.get("supervisor_token")
         for name in ("started_at", "ready_at", "ended_at", "exit_status", "stop_reason", "stop_signal",

@@ -40,6 +40,7 @@ from .remote import RemoteError, resolve_targets, stap_launcher
 from .sudo import await_start, is_root, needs_password, new_prompt, sudo_argv
 from .supervisor import import_path, supervisor_argv
 from .transcript import SCRIPT, TranscriptWriter, new_run_dir, prepare_record_dir
+from .program import ProgramOutput
 from .trigger import Trigger, trigger_failure
 from .uprobes import cleanup_note, remove_stale_stap_uprobes
 from .watchdog import release_watchdog, start_watchdog
@@ -82,6 +83,7 @@ class Run:
     ``exit_status``, ``stop_reason``, ``stop_signal``, ``folder``, ``argv``, ``text()``,
     ``raw(stream)``, ...  Callbacks (called on the reader thread; exceptions are caught,
     logged and kept in ``callback_errors``): ``on_event(event)``, ``on_trigger_output(bytes)``,
+    ``on_program_output(bytes)`` (the ``-c`` program's own output, runner.program),
     ``on_ready(run)``, ``on_end(run)``, ``on_note(text)`` (stapbench's own remarks).
     """
 
@@ -90,6 +92,7 @@ class Run:
     argv = _FromRecord()
     marker = _FromRecord()
     trigger_argv = _FromRecord()
+    program_argv = _FromRecord()
     events_total = _FromRecord()
     events_dropped = _FromRecord()
     diagnostics = _FromRecord()
@@ -103,6 +106,7 @@ class Run:
     stop_signal = _FromRecord()
     trigger_status = _FromRecord()
     trigger_output = _FromRecord()
+    program_output = _FromRecord()
     replayed = _FromRecord()
 
     def __init__(self, script: str, options: RunOptions | None = None, **option_values):
@@ -115,6 +119,7 @@ class Run:
         self.options = record.options
         self.on_event: list[Callable[[Event], None]] = []
         self.on_trigger_output: list[Callable[[bytes], None]] = []
+        self.on_program_output: list[Callable[[bytes], None]] = []
         self.on_ready: list[Callable[["Run"], None]] = []
         self.on_end: list[Callable[["Run"], None]] = []
         self.on_note: list[Callable[[str], None]] = []
@@ -128,6 +133,7 @@ class Run:
         self._watchdog: subprocess.Popen | None = None
         self._writer: TranscriptWriter | None = None
         self._trigger: Trigger | None = None
+        self._program: ProgramOutput | None = None  # the -c program's own terminal (runner.program)
         self._stopper: threading.Thread | None = None
         self._timers: list[threading.Timer] = []
         self._reader: threading.Thread | None = None
@@ -232,6 +238,12 @@ class Run:
         shim = opts.shim_path()
         if shim:
             env_add["LD_PRELOAD"] = ":".join(p for p in (shim, os.environ.get("LD_PRELOAD")) if p)
+        if opts.cmd is not None and not targets:  # (on a remote target the program runs there)
+            self._program, why = ProgramOutput.open(opts.cmd, self._on_program_output)
+            if why:
+                self._note(why)
+            if self._program is not None:
+                env_add.update(self._program.env(env_add.get("LD_PRELOAD") or os.environ.get("LD_PRELOAD")))
         prompt = prompt_start = None
         if opts.use_sudo and not is_root():
             if opts.sudo_password is not None or needs_password(opts.sudo):
@@ -513,6 +525,16 @@ class Run:
             reason = "trigger failed" if failure else "trigger finished"
             self._after(settle, lambda: self.stop(reason=reason))
 
+    def _on_program_output(self, data: bytes) -> None:
+        with self._write_lock:
+            if self._writer is not None:
+                self._writer.write("program", data)
+        call_each(self.on_program_output, data, self.callback_errors)
+
+    def _close_program(self) -> None:
+        if self._program is not None:
+            self._program.close()
+
     def _stop_trigger(self) -> None:
         if self._trigger is not None:
             self._trigger.stop()
@@ -562,6 +584,7 @@ class Run:
             how = (f"killed by {record.stop_signal}" if child.signalstatus is not None
                    else f"after {record.stop_signal or 'its own end'}, exit status {record.exit_status}")
             self._note(f"stap ended after the interrupt: {how}")
+        self._close_program()  # the program is gone with stap's group: its last output is in
         self._pipeline.close()
         try:
             os.close(proc.stderr_fd)
@@ -584,6 +607,7 @@ class Run:
 
     def _finish_without_process(self, note: str) -> None:
         self._note(note)
+        self._close_program()
         self.record.stop_reason = "error"
         self.record.ended_at = time.time()
         if self._writer is not None:

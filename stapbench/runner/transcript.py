@@ -26,7 +26,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-STREAM_FILES = {"stdout": "stdout.bin", "stderr": "stderr.bin", "trigger": "trigger.bin"}
+#: trigger: the --trigger workload's output; program: the -c program's own (runner.program)
+STREAM_FILES = {"stdout": "stdout.bin", "stderr": "stderr.bin", "trigger": "trigger.bin", "program": "program.bin"}
 META = "meta.json"
 INDEX = "index.jsonl"
 SCRIPT = "script.stp"

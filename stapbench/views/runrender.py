@@ -39,6 +39,25 @@ def header_bundle(status: str | None, notes: list[str], *, ended: bool = False) 
 TRIGGER_LINES = 40  # of the trigger's output, the last ones
 
 
+def _output_tail(output: str, stream_file: str) -> str:
+    """The last TRIGGER_LINES lines of a workload's output, after a count of the earlier ones."""
+    lines = output.splitlines()
+    shown = lines[-TRIGGER_LINES:]
+    more = (f"\u2026 {len(lines) - len(shown)} earlier lines (in the run folder's {stream_file})\n"
+            if len(lines) > len(shown) else "")
+    return (more + "\n".join(shown)) if shown else "(no output)"
+
+
+def _workload_html_text(classes: str, head: str, command: str, aside: str, body: str, kind: str,
+                        status=None) -> tuple[str, str]:
+    data = f' data-status="{esc(status)}"' if kind == "trigger" else ""
+    html = wrap_root(f'<div class="stapbench-trigger {classes}"{data}>'
+                     f"<div><b>{esc(head)}</b> \u2014 <code>{esc(command)}</code>{esc(aside)}</div>"
+                     f'<pre class="stapbench-trigger-output">{esc(body)}</pre></div>', kind=kind)
+    text = f"{head} -- {command}\n" + "".join(f"  | {line}\n" for line in body.splitlines())
+    return html, text
+
+
 def trigger_bundle(run) -> tuple[str, str]:
     """(html, text) of the trigger: its command, exit status and the end of its output; a
     trigger that failed (curl could not connect: exit 7) is an error, not "finished"."""
@@ -49,24 +68,33 @@ def trigger_bundle(run) -> tuple[str, str]:
         return "", ""
     status = getattr(run, "trigger_status", None)
     failure = trigger_failure(argv, status)
-    output = getattr(run, "trigger_output", "") or ""
-    lines = output.splitlines()
-    shown = lines[-TRIGGER_LINES:]
-    more = f"\u2026 {len(lines) - len(shown)} earlier lines (in the run folder's trigger.bin)\n" if len(lines) > len(shown) else ""
-    command = " ".join(argv)
     if failure:
         head = f"error: {failure}"
     elif status is None:
         head = "trigger running" if getattr(run, "running", False) else "trigger did not finish"
     else:
         head = "trigger exited with status 0"
-    body = (more + "\n".join(shown)) if shown else "(no output)"
     kind = "stapbench-trigger-failed stapbench-error" if failure else "stapbench-trigger-ok"
-    html = wrap_root(f'<div class="stapbench-trigger {kind}" data-status="{esc(status)}">'
-                     f"<div><b>{esc(head)}</b> \u2014 <code>{esc(command)}</code></div>"
-                     f'<pre class="stapbench-trigger-output">{esc(body)}</pre></div>', kind="trigger")
-    text = f"{head} -- {command}\n" + "".join(f"  | {line}\n" for line in body.splitlines())
-    return html, text
+    body = _output_tail(getattr(run, "trigger_output", "") or "", "trigger.bin")
+    return _workload_html_text(kind, head, " ".join(argv), "", body, "trigger", status)
+
+
+def program_bundle(run) -> tuple[str, str]:
+    """(html, text) of the ``-c`` program's own output, where it had a terminal of its own
+    (runner.program): the end of it, apart from the probe output it used to be mixed into."""
+    argv = getattr(run, "program_argv", None)
+    output = (getattr(run, "program_output", "") or "") if argv else ""
+    if not output:
+        return "", ""
+    return _workload_html_text("stapbench-program", "program output", " ".join(argv),
+                               " (stap -c; not probe output)", _output_tail(output, "program.bin"), "program")
+
+
+def workload_bundle(run) -> tuple[str, str]:
+    """(html, text) of what ran beside the probes: the trigger, then the -c program's output."""
+    trig_html, trig_text = trigger_bundle(run)
+    prog_html, prog_text = program_bundle(run)
+    return trig_html + prog_html, trig_text + prog_text
 
 
 def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
@@ -77,6 +105,6 @@ def run_bundle(run, *, symbolizer=None) -> dict[str, str]:
     finished = getattr(run, "finished", None)
     head_html, head_text = header_bundle(status, list(getattr(run, "notes", [])),
                                          ended=finished is not None and finished.is_set())
-    trig_html, trig_text = trigger_bundle(run)
+    trig_html, trig_text = workload_bundle(run)
     return {"text/html": PageStyle.once() + head_html + trig_html + render_html(events, context=context, style=False),
             "text/plain": head_text + trig_text + render_text(events, context=context)}

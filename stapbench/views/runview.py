@@ -30,7 +30,7 @@ from .diagnostics import diagnostic_key, render_summary_html
 from .eventlog import EventLogView
 from .listing import render_listings_html
 from .context import RenderContext
-from .runrender import header_bundle, trigger_bundle
+from .runrender import header_bundle, workload_bundle
 from .static import EventWindow, render_html, render_text
 from .valuetree import dwarf_types_for
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView, close_widget_tree
@@ -210,8 +210,7 @@ class RunView:
         self._refresh()
         with self._lock:
             notes = list(self._run_notes)
-        trigger = (trigger_bundle(self.run)[0] if self.run is not None and getattr(self.run, "trigger_argv", None)
-                   else "")
+        trigger = workload_bundle(self.run)[0] if self.run is not None else ""
         if notes or trigger:
             self.notes.value = header_bundle(None, notes, ended=True)[0] + trigger
         if self._handle is not None:
@@ -325,7 +324,7 @@ class RunView:
         with self._lock:
             notes = list(self._run_notes)
         head_html, head_text = header_bundle(self._run_status(), notes, ended=self.closed)
-        trig_html, trig_text = trigger_bundle(self.run) if self.run is not None else ("", "")
+        trig_html, trig_text = workload_bundle(self.run) if self.run is not None else ("", "")
         return {"text/html": style + head_html + trig_html + self.static_html(),
                 "text/plain": head_text + trig_text + self.static_text()}
 
