@@ -11,7 +11,10 @@ line), ranked by closeness to what was written:
   markers at all (said in the title), the ``.function`` probes closest to the marker's name;
 - an unknown member (``unable to find member 'numbr' ... (alternatives: ...)``): the
   alternatives, closest first, replacing that member at the ``->`` stap points at;
-- any other diagnostic carrying ``similar`` names: each one put in place of the token.
+- any other diagnostic carrying ``similar`` names: each one put in place of the token;
+- ``unsupported sprintf in bpf`` where the cell prints ``$c$`` / ``$c$$``: the cell with those
+  structs printed member by member by a generated printer (:mod:`.structdump`), which the BPF
+  runtime runs and stapbench shows as the same struct tree.
 
 It is fed diagnostics in the order stap prints them (``no match`` comes after the
 ``while resolving probe point`` line that says where), so it works on a live stream.
@@ -67,13 +70,39 @@ def _common_prefix(a: str, b: str) -> str:
     return a[:n]
 
 
+def magic_line_for(options) -> str:
+    """A ``%%stap`` line naming the run's ``-x``/``-c`` target (RunOptions), so a pathless
+    ``process.function(...)`` resolves to the binary the run probed."""
+    import shlex
+
+    from ..runner.options import stap_command
+
+    if options is None:
+        return "%%stap"
+    if options.pid is not None:
+        return f"%%stap -x {int(options.pid)}"
+    if options.cmd is not None:
+        return "%%stap -c " + shlex.quote(stap_command(options.cmd))
+    return "%%stap"
+
+
 class FixFinder:
-    def __init__(self, script: str, *, catalogs=None, magic_line: str = "%%stap"):
+    def __init__(self, script: str, *, catalogs=None, magic_line: str = "%%stap", symbolizer=None):
         self.script = script
         self.lines = script.splitlines(keepends=True)
         self._catalogs = catalogs
+        self._symbolizer = symbolizer
         self.magic_line = magic_line
         self._resolving: Diagnostic | None = None  # the last "while resolving probe point" seen
+        self._dumps_offered = False  # the $var$ rewrite is one fix for the cell, offered once
+
+    @property
+    def symbolizer(self):
+        if self._symbolizer is None:
+            from ..symbols import Symbolizer
+
+            self._symbolizer = Symbolizer()
+        return self._symbolizer
 
     @property
     def catalogs(self):
@@ -90,6 +119,8 @@ class FixFinder:
             return []
         if message.startswith("no match") and self._resolving is not None:
             return self._no_match(diag, self._resolving)
+        if "unsupported sprintf in bpf" in message:
+            return self._struct_dumps()
         m = _MEMBER.search(message)
         if m and diag.line:
             return self._member(diag, m.group("name"))
@@ -140,6 +171,16 @@ class FixFinder:
         return [Fix(f'{catalog.binary.rsplit("/", 1)[-1]} has no SDT markers: function("{name}")',
                     replaced("function", name)) for name in closest(wrong, catalog.function_names)]
 
+    def _struct_dumps(self) -> list[Fix]:
+        if self._dumps_offered:
+            return []
+        self._dumps_offered = True
+        from .structdump import rewrite_struct_dumps
+
+        rewrite = rewrite_struct_dumps(self.script, catalogs=self.catalogs, symbolizer=self.symbolizer,
+                                       magic_line=self.magic_line)
+        return [Fix(rewrite.title, rewrite.script)] if rewrite is not None else []
+
     def _member(self, diag: Diagnostic, wrong: str) -> list[Fix]:
         line = self._line(diag.line)
         if line is None:
@@ -176,12 +217,13 @@ def fixes_for(diagnostics, script: str, *, catalogs=None, magic_line: str = "%%s
     return [finder.fixes(d) for d in diagnostics]
 
 
-def json_with_fixes(script: str, *, catalogs=None):
+def json_with_fixes(script: str, *, catalogs=None, magic_line: str = "%%stap"):
     """``event -> JSON line`` as ``parse --json`` prints it, a diagnostic with its ``fixes`` list
-    (``stapbench run --json``, ``--check`` above all)."""
+    (``stapbench run --json``, ``--check`` above all); ``magic_line``: :func:`magic_line_for`
+    the run's options."""
     from ..model.serialize import dumps_event
 
-    finder = FixFinder(script, catalogs=catalogs)
+    finder = FixFinder(script, catalogs=catalogs, magic_line=magic_line)
 
     def dumps(event) -> str:
         if isinstance(event, Diagnostic):

@@ -77,15 +77,16 @@ MAX_FORMAT = 180  # stap's BPF runtime refuses longer printf formats ("Format st
 MAX_ARGS = 8
 
 
-def printer(expr: str, fields: list[Field], *, label: str | None = None) -> str:
-    """stap statements printing ``expr``'s members on one line as ``LABEL {.a=1, .b=0x7f...}``:
-    several printf calls (each format short enough for the BPF runtime), the last ending the line."""
+def printer(expr: str, fields: list[Field], *, label: str | None = None, end: str = "\\n") -> str:
+    """stap statements printing ``expr``'s members on one line as ``LABEL {.a=1, .b=0x7f...}``
+    (``label=""``: just the braces, as ``$c$`` prints): several printf calls (each format short
+    enough for the BPF runtime), the last ending with ``end`` (a format's text: ``\\n``)."""
     pieces = []
     for field in fields:
         read = _reader(expr, field)
         if read is not None:
             pieces.append((f".{field.name}={read[0]}", read[1]))
-    head = (label if label is not None else expr) + " {"
+    head = "{" if label == "" else (label if label is not None else expr) + " {"
     calls, fmt, values = [], head, []
     for i, (part, value) in enumerate(pieces):
         part = part + (", " if i < len(pieces) - 1 else "")
@@ -94,7 +95,7 @@ def printer(expr: str, fields: list[Field], *, label: str | None = None) -> str:
             fmt, values = "", []
         fmt += part
         values.append(value)
-    calls.append((fmt + "}\\n", values))
+    calls.append((fmt + "}" + end, values))
     return "\n".join(f'printf("{f}"' + "".join(", " + v for v in vs) + ")" for f, vs in calls)
 
 

@@ -72,9 +72,9 @@ def run_command(args: argparse.Namespace) -> int:
                 run.stop(reason="output closed")
 
     if args.json:
-        from ..authoring.fixes import json_with_fixes  # each diagnostic's `fixes`: title + fixed script
+        from ..authoring.fixes import json_with_fixes, magic_line_for  # each diagnostic's `fixes`
 
-        with_fixes = json_with_fixes(script)
+        with_fixes = json_with_fixes(script, magic_line=magic_line_for(options))
         run.on_event.append(lambda e: write(out, with_fixes(e) + "\n"))
     else:
         # stap's bytes as they came, less the BPF tapset's debug text (the parser drops it too)

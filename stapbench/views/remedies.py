@@ -56,7 +56,8 @@ def _bpf_sprintf(m: re.Match, diag: Diagnostic) -> Remedy:
     what = diag.token if diag.token and diag.token.startswith("$") else "$var$, $var$$ and $$vars"
     return Remedy(f"the BPF runtime cannot format strings with sprintf, which pretty-printing {what} "
                   "needs. Print the members one by one instead (printf(\"%d %d\\n\", $c->number, "
-                  f"$c->fd)), or {_USE_KERNEL_RUNTIME}.")
+                  "$c->fd)); for a parameter of the probed function the fix rewrites the cell so (shown "
+                  f"as the same struct tree), or {_USE_KERNEL_RUNTIME}.")
 
 
 def _bpf_function(m: re.Match, diag: Diagnostic) -> Remedy:

@@ -270,9 +270,11 @@ class RunView:
         if cell_source is None or diagnostic.severity != "error":
             return []
         if getattr(self, "_fix_finder", None) is None:
-            from ..authoring.fixes import FixFinder
+            from ..authoring.fixes import FixFinder, magic_line_for
 
-            self._fix_finder = FixFinder(cell_source)
+            # the run's -x/-c: a pathless process.function(...) is that binary's
+            self._fix_finder = FixFinder(cell_source, symbolizer=self.context.symbolizer,
+                                         magic_line=magic_line_for(getattr(self.run, "options", None)))
         try:
             return self._fix_finder.fixes(diagnostic)
         except Exception:  # a fix is a help, never a reason for the run's view to fail
