@@ -153,3 +153,25 @@ def test_unrelated_suggestions_are_no_fix_buttons_in_the_widget():
     typo = diagnostics(b"semantic error: unresolved function execnam (similar: execname): "
                        b"identifier 'execnam' at <input>:1:2\n        source: x\n")[0]
     assert [b.description for b in DiagnosticView(typo, context=RenderContext(cell_source="probe begin { execnam() }\n")).buttons] == ["execname"]
+
+
+@pytest.mark.stap
+def test_missing_debuginfo_is_said_with_the_check_that_proves_it(stap_installed, demo_program_stripped, demo_program):
+    """A stripped program: stap warns it has no DWARF and refuses $r; the remedy names the file
+    and the check (run on it now) that shows there is no .debug_info and no separate debuginfo."""
+    script = 'probe process(@1).function("handle_request") { printf("%d\\n", $r->number) }'
+    proc = subprocess.run(["stap", "-p2", "-e", script, str(demo_program_stripped)], capture_output=True, timeout=300)
+    assert proc.returncode != 0
+    texts = [text for _, text in advised(diagnostics(proc.stderr)) if "debuginfo stap can use" in text]
+    assert texts, proc.stderr.decode()  # the warning and the $r error both point at it
+    assert all(t.startswith(f"{demo_program_stripped} has no debuginfo") for t in texts)
+    assert f"readelf -S {demo_program_stripped} | grep -c debug_info prints 0" in texts[0]
+    assert "rebuild it with -g" in texts[0]
+    # the same message about a file that has DWARF now: said, not claimed missing
+    rebuilt = Diagnostic(raw="", severity="warning", kind="warning",
+                         message=f"cannot find module {demo_program} debuginfo: No DWARF information found")
+    [(_, text)] = advised([rebuilt])
+    assert "has DWARF" in text and "rebuilt or replaced since this run" in text
+    kernel = Diagnostic(raw="", severity="warning", kind="warning",
+                        message="cannot find module kernel debuginfo: No DWARF information found")
+    assert not any("debuginfo stap can use" in t for _, t in advised([kernel]))

@@ -81,6 +81,29 @@ def _bpf_min_max(m: re.Match, diag: Diagnostic) -> Remedy:
                   "then if (v < lo) lo = v; if (v > hi) hi = v beside agg <<< v; or " + _USE_KERNEL_RUNTIME + ".")
 
 
+def _user_debuginfo(m: re.Match, diag: Diagnostic) -> Remedy:
+    """A program without DWARF: stap still finds its functions (the symbol table), but not their
+    parameters, source lines or $variables; the check that proves it, run on the file now."""
+    from ..runner.doctor import check_debuginfo
+
+    module = m.group("module") or m.group("scope")
+    text = (f"{module} has no debuginfo stap can use: it finds the functions in the symbol table, but "
+            "not their $parameters, $variables or source lines.")
+    if module.startswith("/"):
+        check = check_debuginfo(module)
+        if check.ok is False and "no DWARF" in check.found:
+            text += (f" Checked now: it has no .debug_info section and no separate debuginfo by build-id "
+                     f"(readelf -S {module} | grep -c debug_info prints 0; stapbench doctor --target {module} "
+                     "says the same).")
+        elif check.ok:
+            text += f" Checked now: {check.found}, so the file was rebuilt or replaced since this run."
+        if check.remedy:
+            text += f" Fix: {check.remedy}."
+    else:
+        text += " Fix: install its -dbgsym/-debuginfo package, or rebuild it with -g."
+    return Remedy(text)
+
+
 def _fixed(text: str, **kwargs):
     return lambda m, diag: Remedy(text, **kwargs)
 
@@ -107,6 +130,8 @@ _RULES: list[tuple[re.Pattern, object]] = [
             "(Debian: the linux-image-$(uname -r)-dbg package, from the debian-debug archive), and a "
             "kernel runtime to run them. User-space probes (process(\"BIN\")...) need only that "
             "program's own debuginfo.")),
+    (re.compile(r"cannot find module (?P<module>/\S+) debuginfo|"
+                r"debuginfo scope not found for module '(?P<scope>/[^']+)'"), _user_debuginfo),
     (re.compile(r"^no match\b"),
      _fixed("no probe point has that name. stap's similar names (if any) are below; %stap_list "
             "process(\"BIN\").function(\"PATTERN*\") lists the probe points there are, with their "
