@@ -78,3 +78,34 @@ def test_closest_beats_stap_order_on_its_own_list():
     assert closest("requets", alternatives)[0] == "requests"
     assert closest("ngx_close_conection", ["ngx_free_connection", "ngx_close_connection", "ngx_get_connection"])[0] \
         == "ngx_close_connection"
+
+
+@pytest.mark.stap
+def test_stap_fix_lists_the_fixes_and_puts_one_below_as_the_next_cell(stap_bpf, demo_program, tmp_path, capsys):
+    """Where no JupyterLab extension rewrites the cell, %stap_fix N gives the fixed cell as the
+    next input (set_next_input), under the failed cell's own %%stap line."""
+    from IPython.core.error import UsageError
+    from IPython.core.interactiveshell import InteractiveShell
+
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "stapbench")
+    ip.run_line_magic("config", f"StapMagics.transcript_dir = {str(tmp_path / 'runs')!r}")
+    try:
+        with pytest.raises(UsageError, match="no %%stap cell has run yet"):
+            ip.run_line_magic("stap_fix", "")
+        line = f"--check --runtime bpf -c '{demo_program} 1'"
+        cell = f'probe process("{demo_program}").function("handle_request") {{\n  printf("%d\\n", $r->numbr)\n}}\n'
+        ip.run_cell_magic("stap", line, cell)
+        capsys.readouterr()
+        ip.run_line_magic("stap_fix", "")
+        listed = capsys.readouterr().out.splitlines()
+        assert listed[0] == "1. ->number", listed
+        assert listed[-1] == "%stap_fix N puts fix N below as a new cell"
+        ip.rl_next_input = None
+        ip.run_line_magic("stap_fix", "1")
+        assert ip.rl_next_input == f"%%stap {line}\n" + cell.replace("numbr", "number")
+        assert "the cell with ->number is below" in capsys.readouterr().out
+        with pytest.raises(UsageError, match="not 99"):
+            ip.run_line_magic("stap_fix", "99")
+    finally:
+        ip.run_line_magic("unload_ext", "stapbench")

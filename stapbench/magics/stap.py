@@ -146,6 +146,7 @@ class StapMagics(Magics, Configurable):
             self.config = shell.config  # pick up %config / ipython_config values
         self.runs: list[Run] = []  # background runs, newest last
         self.last_run: Run | None = None
+        self.last_line = ""  # the last %%stap cell's line as written ({expr} unexpanded): %stap_fix keeps it
         self._displays = weakref.WeakKeyDictionary()  # run -> its RunDisplay
         self._symbolizer_cache = None
         self._auto_said = False  # the note on what 'auto' picked was shown
@@ -187,6 +188,7 @@ class StapMagics(Magics, Configurable):
         self._displays[run] = self._display(run, cell, from_cell=True)
         fallback = self._expand(args.or_replay) if args.or_replay else None
         self.last_run = run
+        self.last_line = line
         if args.out:
             self.shell.user_ns[args.out] = run
         try:
@@ -407,6 +409,39 @@ class StapMagics(Magics, Configurable):
     def stap_doctor(self, line=""):
         """What stap needs here, each problem with its remedy."""
         doctor_command(parse_argstring(self.stap_doctor, line))
+        return None
+
+    # --- %stap_fix ------------------------------------------------------------------
+
+    @line_magic
+    @magic_arguments()
+    @argument("number", nargs="?", type=int, help="the fix to take (as %%stap_fix lists them); none: list them")
+    def stap_fix(self, line=""):
+        """The last %%stap cell's fixes, closest first; with a NUMBER, that fix as the next cell
+        (its %%stap line kept): the fix buttons' way where no JupyterLab extension rewrites the cell."""
+        from ..authoring.fixes import FixFinder, magic_line_for
+
+        args = parse_argstring(self.stap_fix, line)
+        run = self.last_run
+        if run is None:
+            raise _usage("%stap_fix", "no %%stap cell has run yet")
+        finder = FixFinder(run.script, symbolizer=self._symbolizer(_sysroot_of(run)),
+                           magic_line=magic_line_for(run.options))
+        fixes = [f for d in run.diagnostics if d.severity == "error" for f in finder.fixes(d)]
+        if args.number is None:
+            if not fixes:
+                print("%stap_fix: the last %%stap cell has no fixes"
+                      + ("" if run.diagnostics else " (it had no errors)"))
+            for i, fix in enumerate(fixes, 1):
+                print(f"{i}. {fix.title}")
+            if fixes:
+                print("%stap_fix N puts fix N below as a new cell")
+            return None
+        if not 1 <= args.number <= len(fixes):
+            raise _usage("%stap_fix", f"there are {len(fixes)} fixes (%stap_fix lists them), not {args.number}")
+        fix = fixes[args.number - 1]
+        self.shell.set_next_input(f"%%stap {self.last_line}".rstrip() + "\n" + fix.script, replace=False)
+        print(f"%stap_fix: the cell with {fix.title} is below")
         return None
 
     def stop_all(self) -> None:

@@ -26,7 +26,9 @@ function render({ model, el }) {
       note.textContent = `applied: ${fix.title} (run the cell again)`;
       copy.hidden = true;
     } else {
-      note.textContent = "the fixed script (stapbench's JupyterLab extension puts it in the cell in one click):";
+      // no extension answered (another front end): the kernel-side way is %stap_fix, whose
+      // set_next_input puts the fixed cell below, %%stap line kept
+      note.textContent = "the fixed script, to copy (or run %stap_fix in a cell: it lists these fixes, and %stap_fix N puts one below as a new cell):";
       copy.textContent = fix.script;
       copy.hidden = false;
     }

@@ -4,7 +4,9 @@ the cell's script with the fixed one and keeps its ``%%stap`` line.
 The fixes come from :class:`stapbench.authoring.fixes.FixFinder` (whole fixed scripts, ranked).
 A click sends a DOM event that stapbench's JupyterLab extension answers by rewriting the cell
 that holds the widget; where no extension answers (another front end), the fixed script is
-shown to copy, and ``on_fix`` callbacks still hear of the choice.
+shown to copy, with a pointer to ``%stap_fix N`` (the magics' ``set_next_input`` way: a
+widget's message carries no execute reply to put a next cell in), and ``on_fix`` callbacks still
+hear of the choice.
 """
 
 from __future__ import annotations
