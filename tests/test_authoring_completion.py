@@ -5,6 +5,8 @@ and its DWARF."""
 from __future__ import annotations
 
 import shutil
+import sys
+import time
 
 import pytest
 
@@ -125,6 +127,28 @@ def test_listing_is_cached_per_build_id(nginx_engine, tmp_path):
     assert entry == cache.get(nginx).function("ngx_close_connection")  # the probe point string too
 
 
+def test_a_cold_listing_does_not_hold_up_a_completion(tmp_path, demo_program):
+    """A first stap -L takes seconds (nginx: many); a completion waits listing_wait at most, then
+    answers without names while the listing goes on, once, for the next request."""
+    slow = tmp_path / "stap"
+    slow.write_text(f"#!{sys.executable}\n"
+                    "import sys, time\n"
+                    "time.sleep(2)\n"
+                    "if 'function' in sys.argv[-1]:\n"
+                    "    print(sys.argv[-1].replace('*', 'handle_request@demo.c:33') + ' $r:struct request*')\n")
+    slow.chmod(0o755)
+    engine = StapCompleter(catalogs=CatalogCache(directory=tmp_path / "probes", stap=str(slow)), listing_wait=0.2)
+    cell = f'%%stap\nprobe process("{demo_program}").function("handle_r'
+    started = time.monotonic()
+    assert complete(engine, cell)[1] == []
+    assert complete(engine, cell)[1] == []  # asked again while it lists: no second stap
+    assert time.monotonic() - started < 1.5
+    deadline = time.monotonic() + 30
+    while not (texts := complete(engine, cell)[1]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert texts == ["handle_request"] and engine.catalogs.stap_runs == 1
+
+
 # --- through the Jupyter protocol ------------------------------------------------------------
 
 
@@ -156,7 +180,14 @@ def complete_request(kc, code: str, cursor: int | None = None):
 def test_kernel_completes_function_names_and_members(kernel, nginx_engine):
     nginx, _ = nginx_engine
     head = f'%%stap\nprobe process("{nginx}").function("'
+    started = time.monotonic()
     fragment, matches = complete_request(kernel, head + "ngx_close_con")
+    first = time.monotonic() - started
+    assert first < 10, first  # a cold stap -L of nginx goes on in the background: the reply does not wait
+    deadline = time.monotonic() + 300
+    while not matches and time.monotonic() < deadline:  # the next Tab finds the listing
+        time.sleep(0.5)
+        fragment, matches = complete_request(kernel, head + "ngx_close_con")
     assert fragment == "ngx_close_con" and matches[0] == "ngx_close_connection"
     cell = head + 'ngx_close_connection") {\n  printf("%d\\n", $c->num'
     fragment, matches = complete_request(kernel, cell)

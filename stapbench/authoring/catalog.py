@@ -138,6 +138,7 @@ class CatalogCache:
         self._memory: dict[object, BinaryCatalog] = {}
         self._build_ids: dict[tuple, str | None] = {}
         self._lock = threading.Lock()
+        self._listing: dict[str, threading.Thread] = {}  # path -> the background stap -L (get_within)
         self.stap_runs = 0  # how many times stap -L ran (tests and benchmarks read it)
 
     def _build_id(self, path: Path) -> str | None:
@@ -188,6 +189,25 @@ class CatalogCache:
         if build_id and catalog.problem is None:
             self._write_disk(catalog)
         return catalog
+
+    def get_within(self, binary: str | os.PathLike, timeout: float | None) -> BinaryCatalog | None:
+        """The catalog if it is ready within ``timeout`` s (None: wait for it), else None while
+        stap -L goes on in the background (once per binary), so a completion request answers at
+        once and the next one finds the listing: a first ``stap -L`` of nginx takes seconds."""
+        if timeout is None:
+            return self.get(binary)
+        found = self.cached(binary)
+        if found is not None:
+            return found
+        key = str(Path(binary).resolve())
+        with self._lock:
+            thread = self._listing.get(key)
+            if thread is None or not thread.is_alive():
+                thread = self._listing[key] = threading.Thread(
+                    target=self.get, args=(binary,), name="stapbench-listing", daemon=True)
+                thread.start()
+        thread.join(timeout)
+        return None if thread.is_alive() else self.cached(binary) or self.get(binary)
 
     def _list(self, path: Path, build_id: str | None) -> BinaryCatalog:
         self.stap_runs += 1

@@ -91,10 +91,14 @@ class _Probe:
 
 class StapCompleter:
     def __init__(self, *, catalogs=None, symbolizer=None, options: Callable[[], list[str]] | None = None,
-                 resolve_name: Callable[[str], object] | None = None):
+                 resolve_name: Callable[[str], object] | None = None, listing_wait: float | None = None):
+        """``listing_wait``: how long a completion waits for a binary's first ``stap -L`` (None:
+        until it is there); past it the answer has no names and the listing goes on, for the
+        next Tab (the kernel answers nothing else while a completion runs)."""
         from .catalog import shared_cache
 
         self.catalogs = catalogs if catalogs is not None else shared_cache()
+        self.listing_wait = listing_wait
         self.symbolizer = symbolizer
         self._options = options
         self.resolve_name = resolve_name  # `{name}` on the %%stap line -> its Python value
@@ -162,8 +166,15 @@ class StapCompleter:
         return CompletionResult(cursor - len(fragment), cursor,
                                 [Completion(c, "probe") for c in rank(fragment, choices, keep_order=True)])
 
+    def _catalog(self, binary: str):
+        if self.listing_wait is None or not hasattr(self.catalogs, "get_within"):
+            return self.catalogs.get(binary)
+        return self.catalogs.get_within(binary, self.listing_wait)
+
     def _binary_items(self, binary: str, kind: str, fragment: str) -> list[Completion]:
-        catalog = self.catalogs.get(binary)
+        catalog = self._catalog(binary)
+        if catalog is None:
+            return []  # still listing (the next Tab has it)
         entries = catalog.functions if kind == "function" else catalog.marks
         by_name = {}
         for e in entries:
@@ -222,7 +233,8 @@ class StapCompleter:
         binary = target_binary(probe.text[: m.start()] if m else probe.text, magic_line, self.resolve_name)
         if m is None or binary is None:
             return binary, None, False
-        entry = self.catalogs.get(binary).function(m.group(1))
+        catalog = self._catalog(binary)
+        entry = catalog.function(m.group(1)) if catalog is not None else None
         is_return = bool(re.match(r"\.return\b", probe.text[m.end():].lstrip()))
         return binary, entry, is_return
 

@@ -14,6 +14,8 @@ from IPython.core.completer import SimpleCompletion, context_matcher
 
 MATCHER_ID = "stapbench.stap_cell"
 PRIORITY = 1000
+#: how long a Tab waits for a binary's first stap -L before it answers without its names
+LISTING_WAIT_S = 2.0
 
 
 def _matcher_id(matcher) -> str:
@@ -26,7 +28,8 @@ class StapCellCompletion:
 
         self.ipython = ipython
         self.engine = StapCompleter(symbolizer=magics._symbolizer() if magics is not None else None,
-                                    resolve_name=lambda name: ipython.user_ns.get(name))
+                                    resolve_name=lambda name: ipython.user_ns.get(name),
+                                    listing_wait=LISTING_WAIT_S)
         if magics is not None:  # the symbolizer follows %config StapMagics.source_roots
             self.engine_symbolizer = magics._symbolizer
         completer = ipython.Completer
