@@ -142,3 +142,16 @@ def test_a_glob_query_matches_whole_names_as_stap_globs_do():
     assert rank("a?b", names) == ["A_B", "a.b", "axb"]  # case-insensitive, ? is one character
     assert rank("a.b", names) == ["a.b"]  # no glob: '.' is itself
     assert rank("*zzz*", names) == []
+
+
+def test_a_mark_probe_completes_its_marker_names_and_its_args(sdt_catalog):
+    cache, _catalog = sdt_catalog  # the listing is in this cache: no second stap -L
+    from stapbench.authoring.completion import StapCompleter
+
+    engine = StapCompleter(catalogs=cache)
+    head = f'%%stap\nprobe process("{PYTHON_WITH_SDT}").mark("'
+    result = engine.complete(head + "function__e", len(head) + len("function__e"))
+    assert result.texts[0] == "function__entry"
+    cell = head + 'function__entry") {\n  printf("%d\\n", $ar'
+    texts = engine.complete(cell, len(cell)).texts
+    assert texts[:3] == ["$arg1", "$arg2", "$arg3"] and "$return" not in texts

@@ -59,6 +59,10 @@ class BinaryCatalog:
     def function(self, name: str) -> ProbeEntry | None:
         return self._by_name.get(name)
 
+    def mark(self, name: str) -> ProbeEntry | None:
+        """The SDT marker of that name (the first, where providers share one)."""
+        return next((m for m in self.marks if m.name == name), None)
+
     @property
     def function_names(self) -> list[str]:
         return list(self._by_name)

@@ -226,17 +226,21 @@ class StapCompleter:
                                 [Completion(n, *names[n]) for n in rank(fragment, names, MAX_ITEMS)])
 
     def _probe_function(self, probe: _Probe | None, magic_line: str):
-        """(binary, catalog entry, is a return probe) of the probe's first process function point."""
+        """(binary, catalog entry, is a return probe) of the probe's first process function point,
+        or its SDT marker (``.mark("NAME")``: the entry lists its ``$argN``)."""
         if probe is None:
             return None, None, False
-        m = re.search(r'\.function\("([^"@*?]+)[^"]*"\)', probe.text)
+        m = re.search(r'\.(function|mark)\("([^"@*?]+)[^"]*"\)', probe.text)
         binary = target_binary(probe.text[: m.start()] if m else probe.text, magic_line, self.resolve_name)
         if m is None or binary is None:
             return binary, None, False
         catalog = self._catalog(binary)
-        entry = catalog.function(m.group(1)) if catalog is not None else None
+        if catalog is None:
+            return binary, None, False
+        if m.group(1) == "mark":
+            return binary, catalog.mark(m.group(2)), False
         is_return = bool(re.match(r"\.return\b", probe.text[m.end():].lstrip()))
-        return binary, entry, is_return
+        return binary, catalog.function(m.group(2)), is_return
 
     def _context_variables(self, probe: _Probe | None, magic_line: str) -> dict[str, str]:
         _binary, entry, is_return = self._probe_function(probe, magic_line)
