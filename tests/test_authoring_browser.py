@@ -129,6 +129,10 @@ def test_probe_browser_filters_shows_source_and_inserts_a_probe_cell(lab_server,
     assert "ngx_close_connection(ngx_connection_t *c)" in source.inner_text()
     probe_cell = cell.locator(".sbp-cell").inner_text()
     assert probe_cell.startswith("%%stap\nprobe process(")
+    # highlighted as SystemTap: `probe` is a keyword, coloured by the widget's own stylesheet
+    keyword = cell.locator(".sbp-cell .k").first
+    assert keyword.inner_text() == "probe"
+    assert keyword.evaluate("(el) => getComputedStyle(el).fontWeight") in ("700", "bold")
     cell.locator(".sbp-insert").click()
     page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets.length === 3", timeout=TIMEOUT_MS)
     inserted = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[2].model.sharedModel.getSource()")

@@ -109,3 +109,14 @@ def test_stap_fix_lists_the_fixes_and_puts_one_below_as_the_next_cell(stap_bpf, 
             ip.run_line_magic("stap_fix", "99")
     finally:
         ip.run_line_magic("unload_ext", "stapbench")
+
+
+def test_a_fix_bar_carries_each_script_highlighted_and_escaped():
+    from stapbench.authoring.fixes import Fix
+    from stapbench.views.fixbar import FixBar
+
+    bar = FixBar([Fix("->number", '%%stap -x 1 <b>\nprobe begin { printf("<img src=x>\\n") }\n')])
+    html = bar.fixes[0]["html"]
+    assert "<img" not in html and "&lt;img src=x&gt;" in html and "&lt;b&gt;" in html
+    assert '<span class="k">probe</span>' in html and html.startswith('<span class="cm">%%stap -x 1 &lt;b&gt;</span>\n')
+    assert ".stapbench-fixbar .sbf-script .k {" in bar._css  # Pygments' colours, scoped to the script

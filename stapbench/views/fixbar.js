@@ -29,7 +29,7 @@ function render({ model, el }) {
       // no extension answered (another front end): the kernel-side way is %stap_fix, whose
       // set_next_input puts the fixed cell below, %%stap line kept
       note.textContent = "the fixed script, to copy (or run %stap_fix in a cell: it lists these fixes, and %stap_fix N puts one below as a new cell):";
-      copy.textContent = fix.script;
+      copy.innerHTML = fix.html; // highlighted and escaped by the kernel (authoring.highlight)
       copy.hidden = false;
     }
   }

@@ -17,20 +17,26 @@ from pathlib import Path
 import anywidget
 import traitlets as T
 
+from ..authoring.highlight import cell_html, stap_css
+
 _HERE = Path(__file__).parent
 SHOWN = 3
 
 
 class FixBar(anywidget.AnyWidget):
     _esm = _HERE / "fixbar.js"
-    _css = _HERE / "fixbar.css"
+    # the fixed script is shown highlighted as SystemTap (authoring.highlight)
+    _css = (_HERE / "fixbar.css").read_text(encoding="utf-8") + "\n" + stap_css(".stapbench-fixbar .sbf-script")
 
-    fixes = T.List(T.Dict()).tag(sync=True)  # [{title, script}], closest first
+    fixes = T.List(T.Dict()).tag(sync=True)  # [{title, script, html}], closest first
     shown = T.Int(SHOWN).tag(sync=True)
     chosen = T.Int(-1).tag(sync=True)
 
     def __init__(self, fixes, **kwargs):
-        super().__init__(fixes=[f.to_json() if hasattr(f, "to_json") else dict(f) for f in fixes], **kwargs)
+        fixes = [f.to_json() if hasattr(f, "to_json") else dict(f) for f in fixes]
+        for fix in fixes:  # escaped by Pygments: the JS puts it in as HTML
+            fix["html"] = cell_html(fix["script"])
+        super().__init__(fixes=fixes, **kwargs)
         self._callbacks: list[Callable[[str, str], None]] = []
         self.observe(self._on_choose, names="chosen")
 

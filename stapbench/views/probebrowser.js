@@ -93,7 +93,8 @@ function render({ model, el: root }) {
       src.innerHTML = d.source_html; // built and escaped by the kernel (views/source.py)
       detail.appendChild(src);
     }
-    const cell = el("pre", "sbp-cell", d.cell);
+    const cell = el("pre", "sbp-cell");
+    cell.innerHTML = d.cell_html; // highlighted and escaped by the kernel (authoring.highlight)
     const insert = el("button", "sbp-insert", "Insert probe cell below");
     const note = el("div", "sbp-note");
     insert.addEventListener("click", () => {

@@ -17,6 +17,7 @@ from pathlib import Path
 import anywidget
 import traitlets as T
 
+from ..authoring.highlight import cell_html, stap_css
 from ..authoring.probes import Match, search, skeleton, where
 from ._html import attrs, esc, wrap_root
 from ._repr import StaticReprMixin
@@ -29,7 +30,8 @@ SOURCE_CONTEXT = 12
 
 class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
     _esm = _HERE / "probebrowser.js"
-    _css = _HERE / "probebrowser.css"
+    # the probe cell is shown highlighted as SystemTap (authoring.highlight)
+    _css = (_HERE / "probebrowser.css").read_text(encoding="utf-8") + "\n" + stap_css(".stapbench-probebrowser .sbp-cell")
 
     binaries = T.List(T.Unicode()).tag(sync=True)
     entries = T.List(T.List()).tag(sync=True)  # [binary index, kind, name, file:line, params text]
@@ -75,7 +77,7 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
                 source = f'<div class="stapbench-muted">{esc(location.hint)}</div>'
         cell = skeleton(m.entry, m.binary, pid=self.pid or None, symbolizer=self._symbolizer)
         return {"index": index, "title": f"{m.entry.name}  {where(m.entry)}", "source_html": wrap_root(source, kind="source", style=True) if source else "",
-                "cell": cell}
+                "cell": cell, "cell_html": cell_html(cell)}
 
     # -- static forms --------------------------------------------------------------------
     def _static_matches(self) -> list[Match]:
