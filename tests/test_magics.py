@@ -351,3 +351,18 @@ def test_or_replay_shows_the_recording_where_the_run_cannot_go_live(shell, monke
 
     with pytest.raises(UsageError, match="--or-replay .*nowhere"):
         shell.run_cell_magic("stap", f"-x 4194305 --or-replay {tmp_path / 'nowhere'}", "probe begin {}")
+
+
+@pytest.mark.parametrize("line, message", [
+    ("", "the following arguments are required: BIN|PID"),
+    ("/bin/true a b", "unrecognized arguments: b"),
+    ("/nonexistent/binary", "/nonexistent/binary"),
+])
+def test_stap_probes_refuses_a_bad_line_with_a_usage_error(shell, line, message):
+    with pytest.raises(UsageError, match=re.escape(message)):
+        shell.run_line_magic("stap_probes", line)
+
+
+def test_run_all_stops_at_a_bad_stap_probes_line(shell):
+    result = shell.run_cell("%stap_probes\nafter = 1")
+    assert isinstance(result.error_in_exec, UsageError) and "after" not in shell.user_ns

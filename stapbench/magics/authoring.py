@@ -99,6 +99,7 @@ def unload(ipython) -> None:
 
 from IPython.core.error import UsageError  # noqa: E402
 from IPython.core.magic import Magics, line_magic, magics_class  # noqa: E402
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring  # noqa: E402
 
 
 @magics_class
@@ -108,31 +109,27 @@ class AuthoringMagics(Magics):
         self.stap_magics = stap_magics
 
     @line_magic
+    @magic_arguments()
+    @argument("target", metavar="BIN|PID", help="a binary's path or name, or a running process's pid")
+    @argument("pattern", nargs="?", default="", help="what to look for (stap's globs work: ngx_http_*_request)")
     def stap_probes(self, line=""):
-        """%stap_probes BIN|PID [PATTERN]: browse a binary's (or a running process's) functions and
-        SDT markers: a search box ranked as you type, the source of the selected one, and a button
-        inserting a ready probe cell below.  The listing (stap -L) is cached per build-id."""
-        import shlex
-
+        """Browse a binary's (or a running process's) functions and SDT markers: a search box
+        ranked as you type, the source of the selected one, and a button inserting a ready probe
+        cell below.  The listing (stap -L) is cached per build-id."""
         from ..authoring.catalog import shared_cache
         from ..authoring.probes import catalogs_for
         from ..views.probebrowser import ProbeBrowser
 
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise UsageError(f"%stap_probes: {exc}") from None
-        if not words or len(words) > 2:
-            raise UsageError("usage: %stap_probes BIN|PID [PATTERN], e.g. %stap_probes /usr/sbin/nginx close")
+        args = parse_argstring(self.stap_probes, line)  # a bad line: UsageError, so Run All stops
         cache = shared_cache()
         if self.stap_magics is not None:
             cache.stap = self.stap_magics.stap_path
         try:
-            catalogs, pid = catalogs_for(words[0], cache)
+            catalogs, pid = catalogs_for(args.target, cache)
         except (FileNotFoundError, OSError) as exc:
-            raise UsageError(f"%stap_probes: {words[0]}: {exc.strerror or exc}") from None
+            raise UsageError(f"%stap_probes: {args.target}: {exc.strerror or exc}") from None
         symbolizer = self.stap_magics._symbolizer() if self.stap_magics is not None else None
-        return ProbeBrowser(catalogs, pattern=words[1] if len(words) > 1 else "", pid=pid, symbolizer=symbolizer)
+        return ProbeBrowser(catalogs, pattern=args.pattern, pid=pid, symbolizer=symbolizer)
 
 
 def register_magics(ipython, stap_magics=None) -> None:
