@@ -143,6 +143,46 @@ def test_probe_browser_filters_shows_source_and_inserts_a_probe_cell(lab_server,
     code_cell(page, 2).locator(".cm-stap-keyword").first.wait_for(timeout=TIMEOUT_MS)
 
 
+def test_struct_browser_writes_a_printer_of_the_checked_members(lab_server, page, nginx_build, tmp_path):
+    """Select ngx_close_connection, open $c's member tree, check members at three depths; the
+    printer cell the kernel writes for them is shown highlighted and inserted below."""
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+    name = write_notebook(lab_server, "structs.ipynb",
+                          ["%load_ext stapbench", f"%stap_probes {nginx_build.binary} ngx_close_connection"])
+    open_in_fresh_workspace(page, lab_server, name)
+    run_all_cells(page, timeout_ms=300_000)
+    cell = code_cell(page, 1)
+    cell.locator("tr.sbp-row").first.click()
+    struct = cell.locator('details.sbp-struct[data-param="$c"]')
+    struct.wait_for(timeout=TIMEOUT_MS)
+    struct.locator("summary").click()
+    assert "ngx_connection_t*" in struct.locator("summary").inner_text()
+    for path in ("fd", "addr_text->len", "log->log_level", "destroyed"):
+        struct.locator(f'input[value="{path}"]').check()
+    # the filter keeps the members whose path holds the text
+    struct.locator(".sbp-member-filter").fill("log->")
+    visible = struct.locator(".sbp-member:not([hidden]) input").evaluate_all("(els) => els.map((e) => e.value)")
+    assert visible and all("log->" in v for v in visible) and "log->log_level" in visible
+    # a struct held by value has no checkbox of its own: its members do
+    assert struct.locator('input[value="addr_text"]').is_disabled()
+    printer = cell.locator(".sbp-printer-cell")
+    page.wait_for_function("(el) => el.textContent.includes('log_level')", arg=printer.element_handle(),
+                           timeout=TIMEOUT_MS)
+    text = printer.inner_text()
+    assert text.startswith("%%stap\nprobe process(") and 'function("ngx_close_connection")' in text
+    assert "$c {.fd=%ld, .addr_text={.len=%lu}, .destroyed=%lu}" in text and "$c->log {.log_level=%lu}" in text
+    assert printer.locator(".k").first.inner_text() == "probe"  # highlighted
+    overflow = cell.locator(".stapbench-probebrowser").evaluate("(el) => el.scrollWidth - el.clientWidth")
+    assert overflow == 0
+    page.screenshot(path=str(tmp_path / "struct-browser.png"), full_page=True)
+    cell.locator(".sbp-printer-insert").click()
+    page.wait_for_function("() => window.jupyterapp.shell.currentWidget.content.widgets.length === 3", timeout=TIMEOUT_MS)
+    inserted = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[2].model.sharedModel.getSource()")
+    assert inserted.rstrip("\n") == text.rstrip("\n")
+    assert cell.locator(".sbp-printer-note").inner_text() == "inserted below"
+
+
 def test_clicking_a_fix_rewrites_the_cell_and_keeps_its_options_line(lab_server, page, nginx_for_listing):
     binary = nginx_for_listing.binary.resolve()
     options = "%%stap --check --runtime bpf"

@@ -62,3 +62,55 @@ def test_generated_printer_for_ngx_connection_runs_on_bpf_and_renders_as_a_tree(
         # 3-bit field); nothing timed out, failed or idled
         assert (v["destroyed"], v["log_error"], v["timedout"], v["error"], v["idle"]) == (1, 2, 0, 0, 0), v
     assert values[1]["number"] == values[0]["number"] + 1  # one new connection per request
+
+
+def test_member_tree_opens_structs_by_value_and_follows_pointers_one_hop(nginx_build_binary):
+    from stapbench.authoring.printer import member_tree
+
+    members = {m.path: m for m in member_tree(Symbolizer(), nginx_build_binary, "ngx_connection_t*")}
+    # a struct held by value: a group, its members below with their own paths
+    assert members["addr_text"].group and members["addr_text"].field is None
+    assert members["addr_text->len"].depth == 1 and members["addr_text->len"].field.name == "addr_text->len"
+    # a pointer to a struct: printable itself (its address) and followed one hop, read from it
+    assert members["log"].group and members["log"].field is not None
+    assert members["log->log_level"].base == "log" and members["log->log_level"].field.name == "log_level"
+    assert members["log->log_level"].field.offset == 0  # from the ngx_log_t it points to
+    assert "log->file->fd" not in members  # one hop only
+    assert members["destroyed"].field.bit_size == 1  # a bit-field, read through its word
+    assert members["listening->addr_text->data"].base == "listening"  # nested inside a followed pointer
+
+
+@pytest.fixture
+def nginx_build_binary():
+    from tests.support.nginx_build import find_nginx_build
+
+    build = find_nginx_build()
+    if build is None:
+        pytest.skip("no nginx build in .work/nginx (run bash .ci/provision)")
+    return str(build.binary)
+
+
+def test_a_printer_of_chosen_members_at_any_depth_runs_on_bpf(stap_bpf, nginx_server, tmp_path, no_stap_left):
+    """What the struct browser writes, run on the real nginx: the root struct's members (one of
+    them inside a struct held by value, one a bit-field) and a followed pointer's, each line
+    parsed as a struct tree with the values nginx holds."""
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    from stapbench.authoring.printer import member_tree, members_printer_probe
+    from stapbench.model.serialize import event_to_json
+
+    binary = str(nginx_server.binary)
+    members = member_tree(Symbolizer(), binary, "ngx_connection_t*")
+    chosen = ["fd", "number", "addr_text->len", "destroyed", "log->log_level", "log->connection"]
+    script = members_printer_probe(f'process("{binary}").function("ngx_close_connection")', "$c", members, chosen)
+    trigger = ["curl", "-s", "-H", "Connection: close", nginx_server.url]
+    r = run(script, pid=nginx_server.worker_pids[0], runtime="bpf", trigger=trigger, timeout=180, transcript_dir=tmp_path)
+    no_stap_left.append(r.pid)
+    assert r.stop_reason == "trigger finished", (r.stop_reason, r.raw("stderr"), script)
+    dumps = [event_to_json(e) for e in r.events if isinstance(e, StructDump)]
+    assert [d["prefix"].strip() for d in dumps] == ["$c", "$c->log"], [e.raw for e in r.events]
+    root, log = dumps[0]["value"], dumps[1]["value"]
+    assert root["fd"] > 0 and root["destroyed"] == 1
+    assert root["addr_text"] == {"len": len("127.0.0.1")}  # the client's address text, by value
+    assert log["connection"] == root["number"]  # ngx_http_init_connection: c->log->connection = c->number
+    assert log["log_level"] >= 0

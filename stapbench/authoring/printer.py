@@ -115,3 +115,167 @@ def printer_probe(point: str, expr: str, fields: list[Field], *, max_fields: int
             if left else "")
     body = "\n".join("    " + line for line in printer(expr, kept, **kwargs).splitlines())
     return f"probe {point} {{\n{note}{body}\n}}\n"
+
+
+# --- the struct browser's model: members to any depth, and a printer for chosen ones ---------
+
+#: how deep by-value structs and unions are opened (ngx_connection_t -> ngx_str_t -> ...)
+MAX_DEPTH = 4
+
+
+@dataclass(frozen=True)
+class Member:
+    """One row of a struct's member tree.  ``path`` is the stap expression after the root
+    pointer (``fd``, ``addr_text->len``; stap writes ``->`` for ``.`` too); ``base`` is the
+    pointer member it was reached through (``log`` for ``log->file``; "" inside the root
+    struct); ``field`` says how to read it from that base (None: a group, or not printable
+    on BPF: strings, arrays, floats)."""
+
+    path: str
+    name: str
+    type: str
+    depth: int
+    base: str
+    field: Field | None = None
+    group: bool = False  # a by-value struct/union, or a followed pointer: its members follow
+
+    def to_json(self) -> dict:
+        return {"path": self.path, "name": self.name, "type": self.type, "depth": self.depth,
+                "printable": self.field is not None, "group": self.group, "base": self.base}
+
+
+def _struct_die(die):
+    die = dwarftypes.resolve_typedefs(die)
+    return die if die is not None and die.tag in ("DW_TAG_structure_type", "DW_TAG_union_type") else None
+
+
+def _pointee_struct(die):
+    die = dwarftypes.resolve_typedefs(die)
+    if die is None or die.tag != "DW_TAG_pointer_type":
+        return None
+    return _struct_die(dwarftypes._target(die))
+
+
+def _member_field(child, name: str, type_: str, offset: int) -> Field | None:
+    a = child.attributes
+    bit_size = a["DW_AT_bit_size"].value if "DW_AT_bit_size" in a else None
+    position = None
+    if bit_size is not None:
+        if "DW_AT_data_bit_offset" in a:
+            position = offset * 8 + a["DW_AT_data_bit_offset"].value
+        elif "DW_AT_bit_offset" in a:
+            storage = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else 4
+            position = offset * 8 + storage * 8 - a["DW_AT_bit_offset"].value - bit_size
+        else:
+            position = offset * 8
+    field = Field(name, type_, offset if position is None else position // 8, bit_size, position)
+    return field if _reader("$x", field) is not None else None
+
+
+def _walk(die, prefix: str, offset: int, depth: int, base: str, follow: bool, out: list) -> None:
+    for child in die.iter_children():
+        if child.tag != "DW_TAG_member":
+            continue
+        a = child.attributes
+        target = dwarftypes._target(child)
+        own = a["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in a else 0
+        if not isinstance(own, int):
+            continue
+        name = dwarftypes._name(child)
+        type_ = dwarftypes.type_string(target)
+        nested = _struct_die(target) if "DW_AT_bit_size" not in a else None
+        if name is None:  # an anonymous struct/union: its members are the parent's
+            if nested is not None and depth < MAX_DEPTH:
+                _walk(nested, prefix, offset + own, depth, base, follow, out)
+            continue
+        path = prefix + name
+        relative = path[len(base) + 2:] if base else path  # the expression after the base pointer
+        if nested is not None:
+            out.append(Member(path, name, type_, depth, base, group=depth < MAX_DEPTH))
+            if depth < MAX_DEPTH:
+                _walk(nested, path + "->", offset + own, depth + 1, base, follow, out)
+            continue
+        pointee = _pointee_struct(target) if follow else None
+        field = _member_field(child, relative, type_, offset + own)
+        out.append(Member(path, name, type_, depth, base, field, group=pointee is not None))
+        if pointee is not None:  # one hop: what the pointer points to, read from it
+            _walk(pointee, path + "->", 0, depth + 1, path, False, out)
+
+
+def member_tree(symbolizer, binary: str, type_name: str) -> list[Member]:
+    """The members of ``type_name`` (a struct, a typedef of one, or a pointer to either) in
+    DWARF order, pre-order: by-value structs and unions opened to :data:`MAX_DEPTH`, anonymous
+    ones merged into their parent (as C reads them), and pointers to structs followed one hop."""
+    module = symbolizer.module(binary)
+    if module is None or module.debug is None:
+        return []
+    die = dwarftypes.find_type(module.debug.dwarf, type_name.replace("*", " ").strip())
+    die = _struct_die(die) if die is not None else None
+    out: list[Member] = []
+    if die is not None:
+        _walk(die, "", 0, 0, "", True, out)
+    return out
+
+
+def _nested_printf(expr: str, fields: list[Field], label: str) -> list[str]:
+    """printf calls printing ``fields`` (names with ``->`` open by-value groups) as one line
+    ``LABEL {.a=1, .s={.b=2}}``, each format short enough for the BPF runtime."""
+    tokens: list[tuple[str, str | None]] = [(f"{label} {{", None)]
+    open_groups: list[str] = []
+    first = [True]
+
+    def sep():
+        if not first[0]:
+            tokens.append((", ", None))
+        first[0] = False
+
+    for field in fields:
+        *groups, leaf = field.name.split("->")
+        while open_groups and open_groups != groups[: len(open_groups)]:
+            open_groups.pop()
+            tokens.append(("}", None))
+            first[0] = False
+        for g in groups[len(open_groups):]:
+            sep()
+            tokens.append((f".{g}={{", None))
+            open_groups.append(g)
+            first[0] = True
+        read = _reader(expr, field)
+        sep()
+        tokens.append((f".{leaf}={read[0]}", read[1]))
+    tokens += [("}", None)] * len(open_groups) + [("}\\n", None)]
+    calls, fmt, values = [], "", []
+    for text, value in tokens:
+        if value is not None and values and (len(fmt) + len(text) > MAX_FORMAT or len(values) >= MAX_ARGS):
+            calls.append((fmt, values))
+            fmt, values = "", []
+        fmt += text
+        if value is not None:
+            values.append(value)
+    calls.append((fmt, values))
+    return [f'printf("{f}"' + "".join(", " + v for v in vs) + ")" for f, vs in calls]
+
+
+def members_printer_probe(point: str, expr: str, members: list[Member], chosen, *,
+                          max_fields: int = MAX_FIELDS) -> str:
+    """A probe on ``point`` printing the ``chosen`` paths of ``members`` (:func:`member_tree`):
+    the root struct's on one line ``$c {...}``, each followed pointer's on a line of its own
+    (``$c->log {...}``), so each parses as a struct tree; at most ``max_fields`` in all (one BPF
+    probe's stack), the rest named in a comment."""
+    chosen = set(chosen)
+    picked = [m for m in members if m.path in chosen and m.field is not None]
+    kept, left = picked[:max_fields], picked[max_fields:]
+    lines = []
+    for base in dict.fromkeys(m.base for m in kept):
+        target = f"{expr}->{base}" if base else expr
+        fields = [m.field for m in kept if m.base == base]
+        if base:
+            lines.append(f"if ({target}) {{")  # a NULL pointer: no line for it
+            lines += ["    " + c for c in _nested_printf(target, fields, target)]
+            lines.append("}")
+        else:
+            lines += _nested_printf(target, fields, target)
+    note = (f"    # not printed (one BPF probe's stack holds {max_fields}): {', '.join(m.path for m in left)}\n"
+            if left else "")
+    body = "\n".join("    " + line for line in lines)
+    return f"probe {point} {{\n{note}{body}\n}}\n"

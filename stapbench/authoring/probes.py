@@ -117,11 +117,8 @@ def skeleton(entry: ProbeEntry, binary: str, *, pid: int | None = None, symboliz
     stap -L lists every context variable, locals too (unset at a function's entry); with a
     ``symbolizer`` only the function's formal parameters (DWARF) are printed, and a typedef
     that names a struct (``ngx_str_t``) is left out like a spelled-out one."""
-    line = "%%stap" + (f" -x {pid}" if pid else "")
-    if entry.kind == "mark":
-        point = f'process("{binary}")' + (f'.provider("{entry.provider}")' if entry.provider else "") + f'.mark("{entry.name}")'
-    else:
-        point = f'process("{binary}").function("{entry.name}")'
+    line = magic_line(pid)
+    point = probe_point(entry, binary)
     shown, values = [], []
     formal = set(symbolizer.function_params(binary, entry.name)) if symbolizer and entry.kind == "function" else set()
     for name, type_ in entry.params:
@@ -138,6 +135,17 @@ def skeleton(entry: ProbeEntry, binary: str, *, pid: int | None = None, symboliz
     fmt = " ".join([entry.name] + shown)
     args = "".join(", " + v for v in values)
     return f'{line}\nprobe {point} {{\n    printf("{fmt}\\n"{args})\n}}\n'
+
+
+def magic_line(pid: int | None = None) -> str:
+    return "%%stap" + (f" -x {pid}" if pid else "")
+
+
+def probe_point(entry: ProbeEntry, binary: str) -> str:
+    """The probe point of a listing entry, with the binary's path."""
+    if entry.kind == "mark":
+        return f'process("{binary}")' + (f'.provider("{entry.provider}")' if entry.provider else "") + f'.mark("{entry.name}")'
+    return f'process("{binary}").function("{entry.name}")'
 
 
 def where(entry: ProbeEntry) -> str:

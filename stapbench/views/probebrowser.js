@@ -93,12 +93,19 @@ function render({ model, el: root }) {
       src.innerHTML = d.source_html; // built and escaped by the kernel (views/source.py)
       detail.appendChild(src);
     }
-    const cell = el("pre", "sbp-cell");
-    cell.innerHTML = d.cell_html; // highlighted and escaped by the kernel (authoring.highlight)
-    const insert = el("button", "sbp-insert", "Insert probe cell below");
-    const note = el("div", "sbp-note");
+    const [cell, insert, note] = cellWithInsert(d.cell, d.cell_html, "Insert probe cell below", "sbp");
+    detail.append(cell, insert, note);
+    for (const s of d.structs || []) detail.appendChild(structBrowser(d.index, s));
+  }
+
+  // a cell to insert below: its highlighted text, the button, and what the click did
+  function cellWithInsert(source, html, label, prefix) {
+    const cell = el("pre", prefix + "-cell");
+    cell.innerHTML = html; // highlighted and escaped by the kernel (authoring.highlight)
+    const insert = el("button", prefix + "-insert", label);
+    const note = el("div", prefix + "-note");
     insert.addEventListener("click", () => {
-      const event = new CustomEvent("stapbench-insert-cell", { bubbles: true, cancelable: true, detail: { source: d.cell } });
+      const event = new CustomEvent("stapbench-insert-cell", { bubbles: true, cancelable: true, detail: { source } });
       root.dispatchEvent(event);
       if (event.defaultPrevented) {
         note.textContent = "inserted below";
@@ -111,7 +118,50 @@ function render({ model, el: root }) {
         sel.addRange(range);
       }
     });
-    detail.append(cell, insert, note);
+    return [cell, insert, note];
+  }
+
+  // the struct browser: a pointer parameter's members to any depth (by-value structs opened,
+  // pointers to structs followed one hop), each printable one with a checkbox; the kernel
+  // writes the printer cell for the checked ones (authoring.printer, right on BPF)
+  function structBrowser(index, s) {
+    const box = el("details", "sbp-struct");
+    box.dataset.param = s.param;
+    box.appendChild(el("summary", null, `${s.param}: ${s.type} \u2014 ${s.members.length} members; check the ones to print`));
+    const filter = el("input", "sbp-member-filter");
+    filter.type = "search";
+    filter.placeholder = "filter members\u2026";
+    const list = el("div", "sbp-members");
+    const printer = el("div", "sbp-printer");
+    for (const m of s.members) {
+      const row = el("label", "sbp-member" + (m.group ? " sbp-group" : ""));
+      row.style.paddingLeft = `${m.depth * 16}px`;
+      const check = el("input");
+      check.type = "checkbox";
+      check.value = m.path;
+      check.disabled = !m.printable;
+      if (!m.printable) row.title = m.group ? "a struct held by value: check its members" : "not printable on BPF (a string, an array, a float)";
+      row.append(check, el("code", "sbp-member-name", m.name), el("span", "sbp-member-type", m.type));
+      list.appendChild(row);
+    }
+    filter.addEventListener("input", () => {  // by path: "log" keeps log and what it points to
+      const q = filter.value.trim().toLowerCase();
+      for (const row of list.children) row.hidden = q !== "" && !row.querySelector("input").value.toLowerCase().includes(q);
+    });
+    list.addEventListener("change", () => {
+      const paths = [...list.querySelectorAll("input:checked")].map((c) => c.value);
+      model.set("printer_request", { index, param: s.param, paths });
+      model.save_changes();
+    });
+    function showPrinter() {
+      const p = model.get("printer");
+      printer.replaceChildren();
+      if (!p || p.index !== index || p.param !== s.param) return;
+      printer.append(...cellWithInsert(p.cell, p.html, "Insert printer cell below", "sbp-printer"));
+    }
+    model.on("change:printer", showPrinter);
+    box.append(filter, list, printer);
+    return box;
   }
 
   let pending = null;

@@ -18,7 +18,8 @@ import anywidget
 import traitlets as T
 
 from ..authoring.highlight import cell_html, stap_css
-from ..authoring.probes import Match, search, skeleton, where
+from ..authoring.printer import member_tree, members_printer_probe
+from ..authoring.probes import Match, magic_line, probe_point, search, skeleton, where
 from ._html import attrs, esc, wrap_root
 from ._repr import StaticReprMixin
 from .source import snippet_html
@@ -31,13 +32,18 @@ SOURCE_CONTEXT = 12
 class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
     _esm = _HERE / "probebrowser.js"
     # the probe cell is shown highlighted as SystemTap (authoring.highlight)
-    _css = (_HERE / "probebrowser.css").read_text(encoding="utf-8") + "\n" + stap_css(".stapbench-probebrowser .sbp-cell")
+    _css = "\n".join([(_HERE / "probebrowser.css").read_text(encoding="utf-8"), stap_css(".stapbench-probebrowser .sbp-cell"),
+                      stap_css(".stapbench-probebrowser .sbp-printer-cell")])
 
     binaries = T.List(T.Unicode()).tag(sync=True)
     entries = T.List(T.List()).tag(sync=True)  # [binary index, kind, name, file:line, params text]
     query = T.Unicode("").tag(sync=True)
     selected = T.Int(-1).tag(sync=True)  # index into entries
-    detail = T.Dict().tag(sync=True)  # {index, title, source_html, cell}
+    detail = T.Dict().tag(sync=True)  # {index, title, source_html, cell, cell_html, structs}
+    #: the struct browser: the browser asks for a printer of these members...
+    printer_request = T.Dict().tag(sync=True)  # {index, param, paths}
+    #: ...and gets its cell
+    printer = T.Dict().tag(sync=True)  # {index, param, cell, html}
     problems = T.List(T.Unicode()).tag(sync=True)
     pid = T.Int(0).tag(sync=True)
 
@@ -52,6 +58,7 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
             query=pattern, pid=pid or 0,
             problems=[f"{c.binary}: {c.problem}" for c in self._catalogs if c.problem], **kwargs)
         self.observe(self._on_select, names="selected")
+        self.observe(self._on_printer_request, names="printer_request")
 
     def _binary_index(self, binary: str) -> int:
         return [c.binary for c in self._catalogs].index(binary)
@@ -77,7 +84,46 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
                 source = f'<div class="stapbench-muted">{esc(location.hint)}</div>'
         cell = skeleton(m.entry, m.binary, pid=self.pid or None, symbolizer=self._symbolizer)
         return {"index": index, "title": f"{m.entry.name}  {where(m.entry)}", "source_html": wrap_root(source, kind="source", style=True) if source else "",
-                "cell": cell, "cell_html": cell_html(cell)}
+                "cell": cell, "cell_html": cell_html(cell), "structs": self._structs(m)}
+
+    # -- the struct browser ----------------------------------------------------------------
+    def _struct_params(self, m: Match) -> dict[str, str]:
+        """``$name`` -> type of the function's formal parameters that point to a struct."""
+        if self._symbolizer is None or m.entry.kind != "function":
+            return {}
+        formal = set(self._symbolizer.function_params(m.binary, m.entry.name))
+        return {("$" + n.lstrip("$")): t for n, t in m.entry.params
+                if n.lstrip("$") in formal and t.rstrip().endswith("*") and t.count("*") == 1}
+
+    def _structs(self, m: Match) -> list[dict]:
+        out = []
+        for param, type_ in self._struct_params(m).items():
+            members = member_tree(self._symbolizer, m.binary, type_)
+            if members:
+                out.append({"param": param, "type": type_, "members": [x.to_json() for x in members]})
+        return out
+
+    def printer_cell(self, index: int, param: str, paths) -> str:
+        """A ``%%stap`` cell printing the chosen member ``paths`` of ``param`` at row ``index``'s
+        probe point (authoring.printer: right on the BPF runtime, shown as struct trees)."""
+        m = self._matches[index]
+        type_ = self._struct_params(m)[param]
+        members = member_tree(self._symbolizer, m.binary, type_)
+        probe = members_printer_probe(probe_point(m.entry, m.binary), param, members, paths)
+        return f"{magic_line(self.pid or None)}\n{probe}"
+
+    def _on_printer_request(self, change) -> None:
+        request = change["new"] or {}
+        index, param, paths = request.get("index"), request.get("param"), request.get("paths") or []
+        if not isinstance(index, int) or not 0 <= index < len(self._matches) or not paths:
+            self.printer = {}
+            return
+        try:
+            cell = self.printer_cell(index, param, paths)
+        except KeyError:  # not a struct parameter of that function (a stale request)
+            self.printer = {}
+            return
+        self.printer = {"index": index, "param": param, "cell": cell, "html": cell_html(cell)}
 
     # -- static forms --------------------------------------------------------------------
     def _static_matches(self) -> list[Match]:
