@@ -113,7 +113,7 @@ def main() -> int:
                 wall = statistics.median(w for _, w in times[command])
                 target = TARGETS.get((name, command))
                 verdict = "" if target is None else f"{'ok' if t / base <= target else 'MISSED'} {target:g}"
-                print(f"{name:<12}{command:<16}{t:>9.3f}{wall:>9.3f}{t / base:>8.2f}{verdict:>10}", flush=True)
+                print(f"{name:<12}{command:<16}{t:>9.3f}{wall:>9.3f}{t / base:>8.2f}  {verdict}", flush=True)
     return 0
 
 

@@ -22,6 +22,7 @@ Text holding bytes that are not UTF-8 carries them as lone surrogates
 from __future__ import annotations
 
 import json
+from operator import is_
 from typing import Any
 
 from .events import (
@@ -154,7 +155,7 @@ class _Writer:
     among identical frame lines), and each stack's once per sequence of such objects.
     The test suite holds the result to the dict route."""
 
-    __slots__ = ("frame_json", "frames", "stacks")
+    __slots__ = ("frame_json", "frames", "stacks", "backtraces")
 
     #: frames whose JSON is kept, and backtraces; each cache is dropped when full
     FRAME_LIMIT = 1 << 16
@@ -166,6 +167,11 @@ class _Writer:
         # the ids of a backtrace's frames -> the JSON of them all: a profile prints its hot stacks
         # over and over (each id is of a frame kept in self.frames; both are dropped together)
         self.stacks: dict[tuple[int, ...], str] = {}
+        # a backtrace's raw text -> (style, note, its frames, its JSON up to "stream", its raw as
+        # JSON): what the parser makes of a backtrace depends on its text alone, so a profile's
+        # hot stacks, printed over and over, are written once (hashing the text costs far less
+        # than encoding its frames and itself again)
+        self.backtraces: dict[str, tuple] = {}
 
     def _tail(self, event: Event) -> str:
         host = "" if event.host is None else f', "host": {_string(event.host)}'
@@ -195,14 +201,30 @@ class _Writer:
         self.stacks[ids] = text
         return text
 
+    def _backtrace(self, event: Backtrace) -> str:
+        raw = event.raw
+        known = self.backtraces.get(raw)
+        frames = event.frames
+        # the same Frame objects (the parser shares one per distinct line; kept alive here, so
+        # an identity is never another frame's): what a file name resolved to can't differ
+        if (known is None or known[0] != event.style or known[1] != event.note or len(known[2]) != len(frames)
+                or not all(map(is_, known[2], frames))):
+            note = "null" if event.note is None else _string(event.note)
+            head = (f'{{"type": "backtrace", "style": {_string(event.style)}, "frames": [{self._frames(event.frames)}], '
+                    f'"note": {note}, "stream": ')
+            if len(self.backtraces) >= self.STACK_LIMIT:
+                self.backtraces.clear()
+            known = self.backtraces[raw] = (event.style, event.note, list(frames), head, _string(raw))
+        host = "" if event.host is None else f', "host": {_string(event.host)}'
+        time = "" if event.time is None else f', "time": {json.dumps(event.time)}'
+        return f'{known[3]}{_string(event.stream)}{host}, "cut_bytes": {event.cut_bytes}{time}, "raw": {known[4]}}}'
+
     def dumps(self, event: Event) -> str:
         cls = event.__class__
         if cls is TextLine:
             return '{"type": "text", "text": ' + _string(event.text) + self._tail(event)
         if cls is Backtrace:
-            note = "null" if event.note is None else _string(event.note)
-            return (f'{{"type": "backtrace", "style": {_string(event.style)}, "frames": [{self._frames(event.frames)}], '
-                    f'"note": {note}' + self._tail(event))
+            return self._backtrace(event)
         return json.dumps(event_to_json(event), ensure_ascii=False)
 
 

@@ -251,11 +251,11 @@ def collapse_bytes(data: bytes) -> dict[bytes, int]:
 
 
 def format_folded(collapsed: dict[bytes, int]) -> bytes:
+    keys = sorted(collapsed)  # the keys alone: sorting (key, count) pairs costs a third more
     try:
-        return b"".join(map(b"%s %d\n".__mod__, sorted(collapsed.items())))
+        return b"".join(map(b"%s %d\n".__mod__, zip(keys, map(collapsed.__getitem__, keys))))
     except ValueError:  # a total too long for int's str(): decimals print any length
-        return b"".join(b"%s %s\n" % (key, str(decimal.Decimal(collapsed[key])).encode())
-                        for key in sorted(collapsed))
+        return b"".join(b"%s %s\n" % (key, str(decimal.Decimal(collapsed[key])).encode()) for key in keys)
 
 
 def fold_bytes(data: bytes) -> bytes:
