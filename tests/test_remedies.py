@@ -175,3 +175,13 @@ def test_missing_debuginfo_is_said_with_the_check_that_proves_it(stap_installed,
     kernel = Diagnostic(raw="", severity="warning", kind="warning",
                         message="cannot find module kernel debuginfo: No DWARF information found")
     assert not any("debuginfo stap can use" in t for _, t in advised([kernel]))
+
+
+def test_missing_unwind_data_says_what_to_add_even_when_stap_cannot_name_the_module():
+    named, unknown = diagnostics(
+        b"WARNING: Missing unwind data for a module, rerun with 'stap -d vhost_net'\n"
+        b"WARNING: Missing unwind data for a module, rerun with 'stap -d (unknown)'\n")
+    [(_, text)] = advised([named])
+    assert text.startswith("the backtrace stops in vhost_net") and "add -d vhost_net" in text
+    [(_, text)] = advised([unknown])
+    assert "could not name the module" in text and "--ldd" in text and "stap -d (unknown)" in text

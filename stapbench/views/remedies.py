@@ -104,6 +104,17 @@ def _user_debuginfo(m: re.Match, diag: Diagnostic) -> Remedy:
     return Remedy(text)
 
 
+def _missing_unwind(m: re.Match, diag: Diagnostic) -> Remedy:
+    module = m.group("module")
+    if module == "(unknown)":  # stap could not name the module the unwinder stopped in
+        return Remedy("stap's unwinder reached code it has no unwind data for and could not name the module "
+                      "(so its own advice, stap -d (unknown), can't be followed): usually a shared library "
+                      "of the target (libc's read/write/epoll). Add --ldd to the %%stap line (unwind data "
+                      "for all the target's libraries), or -d /lib/x86_64-linux-gnu/libc.so.6 for one.")
+    return Remedy(f"the backtrace stops in {module}, for which stap has no unwind data: add -d {module} to "
+                  "the %%stap line (or --ldd, for all of a program's shared libraries).")
+
+
 def _fixed(text: str, **kwargs):
     return lambda m, diag: Remedy(text, **kwargs)
 
@@ -132,6 +143,7 @@ _RULES: list[tuple[re.Pattern, object]] = [
             "program's own debuginfo.")),
     (re.compile(r"cannot find module (?P<module>/\S+) debuginfo|"
                 r"debuginfo scope not found for module '(?P<scope>/[^']+)'"), _user_debuginfo),
+    (re.compile(r"Missing unwind data for a module, rerun with 'stap -d (?P<module>[^']+)'"), _missing_unwind),
     (re.compile(r"^no match\b"),
      _fixed("no probe point has that name. stap's similar names (if any) are below; %stap_list "
             "process(\"BIN\").function(\"PATTERN*\") lists the probe points there are, with their "
