@@ -39,3 +39,32 @@ def test_a_lab_that_is_not_up_fails_the_run_at_once_with_the_way_out(tmp_path, m
         run.start()
     assert run.finished.is_set() and run.stop_reason == "error" and run.pid is None
     assert "--remote: lab 'sleepy' is not up" in run.notes[-1]
+
+
+def test_a_run_on_labs_stops_inside_the_guests_and_falls_back_when_it_cannot():
+    from stapbench.runner.remote import RemoteTarget, stop_in_labs
+
+    class Lab:
+        name = "lab"
+
+        def __init__(self, fail=False):
+            self.calls, self.fail = [], fail
+
+        def exec(self, argv, timeout):
+            if self.fail:
+                raise TimeoutError("no answer")
+            self.calls.append(argv)
+
+    notes = []
+    lab = Lab()
+    target = RemoteTarget(spec="lab", url="unix:/x", label="lab", lab=lab)
+    assert stop_in_labs([target], 1.0, lambda: bool(lab.calls), notes.append)
+    assert lab.calls == [["pkill", "-INT", "-x", "stapio"]] and "stopped in the guest" in notes[-1]
+    # stap never ends: a second SIGINT, then the caller's own signals
+    slow = Lab()
+    assert not stop_in_labs([RemoteTarget(spec="lab", url="unix:/x", label="lab", lab=slow)], 0.2, lambda: False, notes.append)
+    assert len(slow.calls) == 2
+    broken = RemoteTarget(spec="lab", url="unix:/x", label="lab", lab=Lab(fail=True))
+    assert not stop_in_labs([broken], 1.0, lambda: False, notes.append) and "could not stop stapio" in notes[-1]
+    ssh = RemoteTarget(spec="ssh://h", url="ssh://h", label="h")
+    assert not stop_in_labs([target, ssh], 1.0, lambda: True, notes.append)  # not all labs

@@ -18,10 +18,11 @@ stap trying ssh to a host called ``lab``; an ssh host with a bare name is writte
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["RemoteTarget", "RemoteError", "resolve_targets", "stap_launcher"]
+__all__ = ["RemoteTarget", "RemoteError", "resolve_targets", "stap_launcher", "stop_in_labs"]
 
 
 class RemoteError(RuntimeError):
@@ -87,3 +88,32 @@ def stap_launcher(targets: list[RemoteTarget], binds: list[Path]) -> list[str]:
         return list(stap_argv_prefix(labs, [Path(os.fspath(f)) for f in binds]))
     except RuntimeError as exc:  # LabError: not built, ...
         raise RemoteError(str(exc)) from exc
+
+
+def stop_in_labs(targets: list[RemoteTarget], grace: float, exited, note) -> bool:
+    """Stop a run on labs from inside the guests: SIGINT to each guest's stapio, which runs the
+    end probes and sends their output through stapsh as usual, after which stap here ends by
+    itself.  Why: a SIGINT to stap here makes it tell stapsh to quit, and stapsh then stops
+    relaying, so what the end probes print is lost (seen in the lab: an ``@hist_log`` printed at
+    ``end`` never arrived).  True if stap ended (``exited()``) within ``grace``; False when the
+    targets are not all labs, or a guest can't be reached: stap here gets the usual signals."""
+    labs = [t.lab for t in targets if t.lab is not None]
+    if not labs or len(labs) != len(targets):
+        return False
+    # twice: a stap signalled here instead wedges the guest's stapsh for the runs after it
+    # (a CI run saw one stap outlive its guest SIGINT by 30 s, and the next run never got ready)
+    for attempt, wait in enumerate((grace, grace / 2)):
+        for lab in labs:  # runs on one lab take turns, so its one stapio is this run's
+            try:
+                lab.exec(["pkill", "-INT", "-x", "stapio"], timeout=10)
+            except Exception as exc:  # LabError, a timeout: fall back to stap's own stop
+                note(f"could not stop stapio in lab {lab.name} ({exc}); stopping stap here")
+                return False
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if exited():
+                note("stopped in the guest (SIGINT to stapio): the end probes ran and their output "
+                     "came through" + (" (after a second SIGINT)" if attempt else ""))
+                return True
+            time.sleep(0.1)
+    return False

@@ -36,7 +36,7 @@ from .options import RunOptions, build_stap_argv
 from .pipeline import IDLE_FLUSH_S, ParsePipeline, call_each
 from .process import StapProcess, group_members, is_alive, signal_group, spawn_stap, stop_group, wait_group_gone
 from .record import RunRecord
-from .remote import RemoteError, resolve_targets, stap_launcher
+from .remote import RemoteError, resolve_targets, stap_launcher, stop_in_labs
 from .sudo import await_start, is_root, needs_password, new_prompt, sudo_argv
 from .supervisor import import_path, supervisor_argv
 from .transcript import SCRIPT, TranscriptWriter, new_run_dir, prepare_record_dir
@@ -370,32 +370,8 @@ class Run:
                    is_done=lambda: self._exited, log=self._note, sent=self._signals_sent.append)
 
     def _stop_in_labs(self) -> bool:
-        """A run on labs stops from inside the guests: SIGINT to each guest's stapio, which
-        runs the end probes and sends their output through stapsh as usual, after which
-        stap here ends by itself.  Why: a SIGINT to stap here makes it tell stapsh to quit,
-        and stapsh then stops relaying, so what the end probes print is lost (seen in the
-        lab: an ``@hist_log`` printed at ``end`` never arrived).  True if stap ended within
-        the grace; False sends it the usual signals (the guest being unreachable, say)."""
-        labs = [t.lab for t in self._targets if t.lab is not None]
-        if not labs or len(labs) != len(self._targets):
-            return False
-        # twice: a stap signalled here instead wedges the guest's stapsh for the runs after it
-        # (a CI run saw one stap outlive its guest SIGINT by 30 s, and the next run never got ready)
-        for attempt, grace in enumerate((self._grace(), self._grace() / 2)):
-            for lab in labs:  # runs on one lab take turns, so its one stapio is this run's
-                try:
-                    lab.exec(["pkill", "-INT", "-x", "stapio"], timeout=10)
-                except Exception as exc:  # LabError, a timeout: fall back to stap's own stop
-                    self._note(f"could not stop stapio in lab {lab.name} ({exc}); stopping stap here")
-                    return False
-            deadline = time.monotonic() + grace
-            while time.monotonic() < deadline:
-                if self._exited:
-                    self._note("stopped in the guest (SIGINT to stapio): the end probes ran and their output "
-                               "came through" + (" (after a second SIGINT)" if attempt else ""))
-                    return True
-                time.sleep(0.1)
-        return False
+        """A run whose targets are all labs stops from inside the guests (runner.remote)."""
+        return stop_in_labs(self._targets, self._grace(), lambda: self._exited, self._note)
 
     def _kill_now(self) -> None:
         self._stop_trigger()
