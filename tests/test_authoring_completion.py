@@ -67,6 +67,10 @@ def test_magic_line_options(plain_engine):
     ('%%stap\nprobe process("/bin/true").fun', "fun", "function("),
     ('%%stap\nprobe process("/bin/true").function("main").re', "re", "return"),
     ('%%stap\nprobe kernel.tr', "tr", "trace("),
+    ('%%stap\nprobe process("/bin/true").sta', "sta", "statement("),
+    ('%%stap\nprobe process("/bin/true").ma', "ma", "mark("),
+    ("%%stap\nprobe be", "be", "begin"),
+    ("%%stap\nprobe en", "en", "end"),
 ])
 def test_probe_point_kinds(plain_engine, cell, fragment, first):
     got_fragment, texts = complete(plain_engine, cell)
