@@ -132,6 +132,10 @@ def test_a_misspelled_mark_gets_the_closest_marker(sdt_catalog):
     fixes = finder.fixes(Diagnostic(raw="", severity="error", kind="semantic", message="no match", line=1, column=7))
     assert fixes[0].title == 'mark("function__entry")'
     assert fixes[0].script == script.replace('"function_entry"', '"function__entry"')
+    # after the markers, the .function probes that fit the name
+    kinds = [f.title.split("(")[0] for f in fixes]
+    assert "function" in kinds and kinds.index("function") > kinds.index("mark") and "mark" not in kinds[kinds.index("function"):]
+    assert any(f.script.count('.function("') == 1 for f in fixes)
 
 
 def test_a_glob_query_matches_whole_names_as_stap_globs_do():

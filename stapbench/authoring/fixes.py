@@ -166,7 +166,13 @@ class FixFinder:
         if catalog is None:
             return []
         if catalog.marks:
-            return [Fix(f'mark("{name}")', replaced("mark", name)) for name in closest(wrong, {m.name for m in catalog.marks})]
+            # its closest markers first, then the functions that fit the name (a marker is often
+            # named after the function it sits in: function__entry in _PyEval_EvalFrameDefault)
+            marks = [Fix(f'mark("{name}")', replaced("mark", name))
+                     for name in closest(wrong, {m.name for m in catalog.marks}, MAX_FIXES // 2)]
+            functions = [Fix(f'function("{name}")', replaced("function", name))
+                         for name in closest(wrong, catalog.function_names, MAX_FIXES - len(marks))]
+            return marks + functions
         # no SDT markers at all: a .mark probe can never match; the functions that fit its name
         return [Fix(f'{catalog.binary.rsplit("/", 1)[-1]} has no SDT markers: function("{name}")',
                     replaced("function", name)) for name in closest(wrong, catalog.function_names)]
