@@ -374,3 +374,97 @@ def test_backtraces_past_the_first_forty_distinct_ones_render_as_their_frames_te
     last = compact[-1]
     assert last.find("summary").text() == f"backtrace, 2 frames: f{TABLE_BACKTRACES + 4}<b> \u2190 main"
     assert "<b>" not in html.split("stapbench-backtrace-compact", 1)[1] and "f44&lt;b&gt;+0x1/0x10 [/bin/x]" in html
+
+
+# --------------------------------------------------------------------------- machine paths
+
+class RootedSymbolizer:
+    """Frames in files under a source root and the home folder, as a Symbolizer would locate them:
+    ``files``: symbol -> (DWARF's file name, the path found on disk or None, line, problem, hint)."""
+
+    def __init__(self, roots, files):
+        self.source_roots = tuple(roots)
+        self.files = files
+
+    def locate(self, frame):
+        from stapbench.symbols import SourceLocation
+
+        file, path, line, problem, hint = self.files[frame.symbol]
+        return SourceLocation(module=frame.module, function=frame.symbol, file=file, path=path, line=line,
+                              problem=problem, hint=hint)
+
+    def source_snippet(self, loc, context=6):
+        from stapbench.symbols import SourceSnippet
+
+        return SourceSnippet(path=loc.path, first_line=loc.line - 1, lines=["{", "  f();", "}"],
+                             target_line=loc.line)
+
+
+def machine_paths_backtrace(tmp_path, monkeypatch):
+    """(backtrace, symbolizer, home, root): a build of nginx 1.22.1 under ``root`` whose DWARF names
+    its files absolutely (the build machine's /build folder) or relatively, a file of the user's
+    own under ``~``, a system header, and a libc without debuginfo found in a lab's rootfs."""
+    home = tmp_path / "home"
+    root = home / "src" / "nginx-1.22.1"
+    monkeypatch.setenv("HOME", str(home))
+    module = home / ".work" / "nginx" / "sbin" / "nginx"
+    libc = home / ".cache" / "stapbench" / "lab" / "rootfs" / "usr" / "lib" / "libc.so.6"
+    files = {
+        "f_built": ("/build/nginx-1.22.1/src/core/a.c", root / "src" / "core" / "a.c", 10, None, None),
+        "f_relative": ("src/http/c.c", root / "src" / "http" / "c.c", 30, None, None),
+        "f_mine": (str(home / "proj" / "b.c"), home / "proj" / "b.c", 20, None, None),
+        "f_system": ("/usr/include/x.h", None, 40, "no-source", "source not found"),
+        "memcpy": (None, None, None, "no-debuginfo", f"{libc} (build-id 93f7) has no DWARF debuginfo"),
+    }
+    text = "".join(f" 0x{0x401000 + 16 * i:x} : {name}+0x4/0x10 [{libc if name == 'memcpy' else module}]\n"
+                   for i, name in enumerate(files))
+    bt = first(parse_bytes(text.encode()), Backtrace)
+    return bt, RootedSymbolizer([root], files), home, root
+
+
+def test_frames_name_their_files_relative_to_the_source_root_or_home_never_the_machines_folders(
+        tmp_path, monkeypatch):
+    """issue 7: a saved notebook showed /work/main/..., /root/... in frame titles and labels."""
+    from stapbench.views import render_backtrace_text
+
+    bt, symbolizer, home, root = machine_paths_backtrace(tmp_path, monkeypatch)
+    html = render_backtrace_html(bt, symbolizer=symbolizer)
+    dom = parse(html)
+    where = [row.find(cls="stapbench-frame-source").text() for row in dom.find_all("tr", "stapbench-frame")]
+    assert where == ["src/core/a.c:10", "src/http/c.c:30", "~/proj/b.c:20", "/usr/include/x.h:40 [source not found]",
+                     "[no debuginfo]"]
+    titles = [d.find("summary").text() for d in dom.find_all("details", "stapbench-frame-source-details")]
+    assert titles == ["#1 f_relative \u2014 src/http/c.c:30", "#2 f_mine \u2014 ~/proj/b.c:20"]
+    top = dom.find(cls="stapbench-top-source").find(cls="stapbench-source")
+    assert top.find(cls="stapbench-source-title").text() == "#0 f_built \u2014 src/core/a.c:10"
+    assert top.attrs["data-path"] == str(root / "src" / "core" / "a.c")  # the full path: kept, unseen
+    modules = {row.find(cls="stapbench-frame-module").attrs["title"] for row in dom.find_all("tr", "stapbench-frame")}
+    assert modules == {"~/.work/nginx/sbin/nginx", "~/.cache/stapbench/lab/rootfs/usr/lib/libc.so.6"}
+    hint = dom.find(cls="stapbench-hint", data_problem="no-debuginfo").text()
+    assert hint.endswith(": ~/.cache/stapbench/lab/rootfs/usr/lib/libc.so.6 (build-id 93f7) has no DWARF debuginfo")
+    # what a reader sees, text and tooltips: no folder of this machine
+    seen = dom.text() + " ".join(n.attrs.get("title") or "" for n in dom.find_all())
+    assert str(tmp_path) not in seen
+    text = render_backtrace_text(bt, symbolizer=symbolizer)
+    assert str(tmp_path) not in text
+    assert "#0  f_built+0x4 [nginx] at src/core/a.c:10" in text and "at ~/proj/b.c:20" in text
+    assert "\nsrc/core/a.c:10\n" in text  # the top frame's snippet, named as its row names it
+    assert "note: ~/.cache/stapbench/lab/rootfs/usr/lib/libc.so.6 (build-id 93f7)" in text
+
+
+@pytest.mark.parametrize("path, roots, home, shown", [
+    ("/r/src/a.c", ["/r"], "/home/u", "src/a.c"),
+    ("/r/sub/a.c", ["/r", "/r/sub"], "/home/u", "a.c"),  # the innermost root that holds it
+    ("/rx/a.c", ["/r"], "/home/u", "/rx/a.c"),  # a sibling folder sharing the prefix is not inside
+    ("/r", ["/r"], "/home/u", "/r"),  # the root itself: no name left to show
+    ("/usr/lib/a.so", ["/"], "/", "/usr/lib/a.so"),  # "/" as a root or a home says nothing
+    ("/home/u/p/a.c", [], "/home/u", "~/p/a.c"),
+    ("/home/user2/a.c", [], "/home/u", "/home/user2/a.c"),
+    ("src/a.c", ["/r"], "/home/u", "src/a.c"),  # DWARF's relative name: as it is
+])
+def test_shown_path(monkeypatch, path, roots, home, shown):
+    from stapbench.views.paths import shown_path, tidy_paths
+
+    monkeypatch.setenv("HOME", home)
+    assert shown_path(path, roots) == shown
+    assert tidy_paths(f"see {path}: x") == f"see {shown if shown.startswith('~') else path}: x"

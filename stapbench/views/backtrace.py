@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from ..model import Backtrace, Frame
 from ._html import attrs, classes, esc
+from .paths import root_relative, shown_path, tidy_paths
 from .source import snippet_html, snippet_text
 
 MARKERS = {
@@ -70,26 +71,49 @@ def module_basename(module: str | None) -> str:
 
 @dataclass(slots=True)
 class FrameInfo:
-    """A frame plus what the symbols layer said about it (None: not asked)."""
+    """A frame plus what the symbols layer said about it (None: not asked).  ``roots``: the
+    symbolizer's source roots, which the file is shown relative to (:mod:`.paths`)."""
 
     index: int
     frame: Frame
     location: object | None = None  # stapbench.symbols.SourceLocation
     snippet: object | None = None  # stapbench.symbols.SourceSnippet
+    roots: tuple = ()
 
     @property
     def kinds(self) -> list[str]:
         return frame_kinds(self.frame)
 
-    @property
-    def file_line(self) -> str:
+    def _file_and_line(self) -> tuple[str, int | None]:
         loc = self.location
         if loc is not None and getattr(loc, "file", None):
-            line = getattr(loc, "line", None)
-            return f"{loc.file}:{line}" if line else str(loc.file)
+            file = str(loc.file)
+            found = getattr(loc, "path", None)
+            if os.path.isabs(file) and found is not None:
+                # DWARF's absolute name (the build machine's folder): the file as found under a root
+                file = root_relative(found, self.roots) or file
+            return shown_path(file, self.roots), getattr(loc, "line", None)
         if self.frame.file:
-            return f"{self.frame.file}:{self.frame.line}" if self.frame.line else self.frame.file
-        return ""
+            return shown_path(self.frame.file, self.roots), self.frame.line
+        return "", None
+
+    @property
+    def file_shown(self) -> str:
+        """The frame's source file as shown: relative to its source root, or ``~/...``."""
+        return self._file_and_line()[0]
+
+    @property
+    def file_line(self) -> str:
+        """``file:line`` as shown (see :attr:`file_shown`)."""
+        file, line = self._file_and_line()
+        return f"{file}:{line}" if file and line else file
+
+    @property
+    def file_basename_line(self) -> str:
+        """``ngx_http_request.c:3834``: the short form a frame list shows."""
+        file, line = self._file_and_line()
+        name = os.path.basename(file) or file
+        return f"{name}:{line}" if name and line else name
 
     @property
     def problem(self) -> str | None:
@@ -111,9 +135,10 @@ class _LookupFailed:
 
 def analyse(backtrace: Backtrace, symbolizer=None, *, context: int = 6, snippets: str = "all") -> list[FrameInfo]:
     """Locate every frame (and read the source snippets: ``"all"``, ``"first"`` resolvable one, or ``"none"``)."""
-    infos = [FrameInfo(i, f) for i, f in enumerate(backtrace.frames)]
     if symbolizer is None:
-        return infos
+        return [FrameInfo(i, f) for i, f in enumerate(backtrace.frames)]
+    roots = tuple(getattr(symbolizer, "source_roots", None) or ())
+    infos = [FrameInfo(i, f, roots=roots) for i, f in enumerate(backtrace.frames)]
     want_snippet = snippets != "none"
     locations = None
     if hasattr(symbolizer, "locate_backtrace"):
@@ -165,13 +190,14 @@ def frame_row_html(info: FrameInfo) -> str:
         # each carrying it as a title made a 4 MB static render
         where += (f'<span class="stapbench-problem"{attrs(data_problem=info.problem)}>'
                   f"{' ' if where else ''}[{esc(label)}]</span>")
+    module_title = shown_path(f.module, info.roots) if f.module else None  # ~/... rather than /root/...
     row_classes = classes("stapbench-frame", *(f"stapbench-frame-{k}" for k in kinds),
                           "stapbench-frame-has-source" if info.snippet is not None else None)
     return (f'<tr class="{row_classes}"{attrs(data_frame_index=info.index, data_kind=" ".join(kinds))}>'
             f'<td class="stapbench-frame-index">#{info.index}</td>'
             f'<td class="stapbench-frame-symbol">{markers}{_symbol_cell(f)}</td>'
             f'<td class="stapbench-frame-offset">{esc(offset + size)}</td>'
-            f'<td class="stapbench-frame-module"{attrs(title=f.module)}>{esc(module_basename(f.module))}</td>'
+            f'<td class="stapbench-frame-module"{attrs(title=module_title)}>{esc(module_basename(f.module))}</td>'
             f'<td class="stapbench-frame-source">{where}</td>'
             f'<td class="stapbench-frame-address stapbench-muted">{esc(address)}</td></tr>')
 
@@ -193,7 +219,7 @@ def problems_html(infos: list[FrameInfo]) -> str:
     for (problem, module, hint), info in seen.items():
         label = PROBLEM_LABELS.get(problem, problem)
         out.append(f'<div class="stapbench-hint"{attrs(data_problem=problem)}><b>{esc(label)}</b>'
-                   f'{" in " + esc(module_basename(module)) if module else ""}: {esc(hint)}</div>')
+                   f'{" in " + esc(module_basename(module)) if module else ""}: {esc(tidy_paths(hint))}</div>')
     return "".join(out)
 
 
@@ -249,10 +275,10 @@ def render_backtrace_text(backtrace: Backtrace, *, symbolizer=None, context: int
     for info in infos:
         if info.problem and info.hint and (info.problem, info.hint) not in seen:
             seen.add((info.problem, info.hint))
-            lines.append(f"  note: {info.hint}")
+            lines.append(f"  note: {tidy_paths(info.hint)}")
     top = top_resolvable(infos)
     if top is not None:
-        lines.append(snippet_text(top.snippet))
+        lines.append(snippet_text(top.snippet, name=top.file_shown))
     return "\n".join(lines)
 
 

@@ -75,11 +75,13 @@ def snippet_html(snippet, *, title: str | None = None, frame_index: int | None =
             f'<pre>{chr(10).join(rows)}</pre></div>')
 
 
-def snippet_text(snippet) -> str:
-    """Plain text: numbered lines, ``>`` before the target line."""
+def snippet_text(snippet, *, name: str | None = None) -> str:
+    """Plain text: numbered lines, ``>`` before the target line; ``name``: the file as shown
+    (default: its path)."""
     first = snippet.first_line
     width = len(str(first + max(len(snippet.lines) - 1, 0)))
-    out = [f"{snippet.path}:{snippet.target_line}" if snippet.target_line else str(snippet.path)]
+    name = str(snippet.path) if name is None else name
+    out = [f"{name}:{snippet.target_line}" if snippet.target_line else name]
     for i, line in enumerate(snippet.lines):
         number = first + i
         mark = ">" if number == snippet.target_line else " "
