@@ -189,3 +189,50 @@ def test_a_real_stap_diagnostic_sits_on_its_cell_line_with_the_caret_under_its_c
     assert fixed_lines[TYPO_LINE - 1] == line_text.replace(TYPO_TOKEN, suggestion, 1)
     assert fixed_lines[:TYPO_LINE - 1] == typo_recording.script.splitlines()[:TYPO_LINE - 1]
     shot(page, "diagnostic_fix_applied")
+
+
+# Every element of the backtrace widget whose content is wider than its box: a sideways
+# scrollbar, or text cut off (a <select>'s options clip, they never wrap).
+_OVERFLOWING = """(root) => [root, ...root.querySelectorAll('*')]
+  .filter(e => e.getClientRects().length && e.scrollWidth > e.clientWidth + 1)
+  .map(e => `${e.tagName}.${e.className} ${e.scrollWidth} > ${e.clientWidth}: ${(e.textContent || '').slice(0, 60)}`)"""
+
+
+@pytest.mark.parametrize("width", [1400, 1000])
+def test_the_backtrace_view_cuts_no_frame_and_scrolls_nothing_sideways(nginx_page, nginx_recording, width):
+    """Each frame's label holds its function and its file's name, whole; neither the frame list
+    nor any frame's source scrolls sideways or is cut, at a wide window and at a laptop's."""
+    from pathlib import PurePath
+
+    from stapbench.model import Backtrace
+    from stapbench.runner import replay
+    from stapbench.symbols import Symbolizer
+
+    page = nginx_page
+    page.set_viewport_size({"width": width, "height": 1000})
+    bt = next(e for e in replay(nginx_recording.folder).events if isinstance(e, Backtrace))
+    locations = Symbolizer(source_roots=[nginx_recording.source_root]).locate_backtrace(bt.frames)
+    widget = widget_output(code_cell(page, 1))
+    select_hit(widget, "close")
+    view = widget.locator(".stapbench-backtrace-view")
+    frames = view.locator("select")
+    options = frames.locator("option")
+    assert options.count() == len(bt.frames)
+    for index, (frame, loc) in enumerate(zip(bt.frames, locations)):
+        label = options.nth(index).inner_text()
+        assert frame.symbol in label, (index, label)
+        if loc.file:
+            assert f"{PurePath(loc.file).name}:{loc.line}" in label, (index, label)
+        frames.select_option(index=index)
+        view.locator(f'.stapbench-source-pane [data-frame-index="{index}"]').wait_for(timeout=TIMEOUT_MS)
+        assert view.evaluate(_OVERFLOWING) == [], (width, index)
+    frames.select_option(index=1)
+    view.locator('.stapbench-source-pane .stapbench-source[data-frame-index="1"]').wait_for(timeout=TIMEOUT_MS)
+    view.scroll_into_view_if_needed()
+    shot(page, f"backtrace_roomy_{width}")
+    # the event log's row: the hit's backtrace as stap printed it (full module paths) wraps too
+    rows = widget.locator(".stapbench-rows")
+    rows.locator("details.stapbench-item-backtrace > summary").click()
+    rows.locator("details.stapbench-item-backtrace pre").wait_for(timeout=TIMEOUT_MS)
+    assert rows.evaluate(_OVERFLOWING) == [], width
+    shot(page, f"backtrace_roomy_{width}_log")

@@ -81,6 +81,24 @@ def test_selecting_a_frame_shows_its_source_line(composed):  # noqa: F811
     assert len(rows) == 6
 
 
+def test_frame_labels_name_the_function_and_the_files_base_name(tmp_path, monkeypatch):
+    """The list stays narrow enough to show whole: each label holds the function and its file's
+    name; the source pane's title says where the file is (relative to its root, or ``~``)."""
+    from tests.test_views_static import machine_paths_backtrace
+
+    bt, symbolizer, _home, _root = machine_paths_backtrace(tmp_path, monkeypatch)
+    view = BacktraceView(bt, symbolizer=symbolizer)
+    labels = [label for label, _ in view.frames.options]
+    assert labels == ["#0 f_built+0x4 [nginx]  a.c:10", "#1 f_relative+0x4 [nginx]  c.c:30",
+                      "#2 f_mine+0x4 [nginx]  b.c:20", "#3 f_system+0x4 [nginx]  x.h:40",
+                      "#4 memcpy+0x4 [libc.so.6]  [no debuginfo]"]
+    title = parse(view.source.value).find(cls="stapbench-source-title").text()
+    assert title == "#0 f_built+0x4 [nginx]  src/core/a.c:10"
+    view.selected = 2
+    assert parse(view.source.value).find(cls="stapbench-source-title").text().endswith("  ~/proj/b.c:20")
+    assert str(tmp_path) not in parse(view.source.value).text()
+
+
 def test_backtrace_view_xss_stays_text():
     bt = next(e for e in events_of("xss.txt") if isinstance(e, Backtrace))
     view = BacktraceView(bt)

@@ -21,6 +21,7 @@ from ._repr import StaticReprMixin
 from .context import NO_CONTEXT, RenderContext
 from .backtrace import PROBLEM_LABELS, analyse, module_basename, problems_html, render_backtrace_html, render_backtrace_text
 from .diagnostics import apply_suggestion, render_diagnostic_html, render_diagnostic_text, suggestions_label
+from .paths import tidy_paths
 from .source import snippet_html
 from .valuetree import elided_expressions, render_struct_html, render_struct_text, render_vars_html, render_vars_text
 
@@ -42,7 +43,9 @@ SHORT_MARKERS = {"returning-from": "\u21a9", "returning-to": "\u21aa", "inexact"
                  "unknown": "?"}
 
 
-def _frame_label(info) -> str:
+def _frame_label(info, *, where: str | None = None) -> str:
+    """``#1 ngx_http_close_connection+0x8c [nginx]  ngx_http_request.c:3834``: a frame list's
+    line, the file by its name (the source pane's title says where it is: ``where``)."""
     f = info.frame
     tags = "".join(SHORT_MARKERS[k] + " " for k in info.kinds if k in SHORT_MARKERS)
     off = f"+0x{f.offset:x}" if f.offset is not None else ""
@@ -53,13 +56,20 @@ def _frame_label(info) -> str:
         sym, mod = mod, ""
     else:
         sym, off = (f"0x{f.address:x}" if f.address is not None else "?"), ""
-    where = info.file_line or (f"[{PROBLEM_LABELS.get(info.problem, info.problem)}]" if info.problem else "")
+    if where is None:
+        where = info.file_basename_line
+    where = where or (f"[{PROBLEM_LABELS.get(info.problem, info.problem)}]" if info.problem else "")
     return f"#{info.index} {tags}{sym}{off}" + (f" [{mod}]" if mod else "") + (f"  {where}" if where else "")
 
 
 class BacktraceView(StaticReprMixin, W.VBox):
     """Frames on the left (a ``Select``: its options render as text), the selected frame's
     source on the right, Pygments-highlighted, its line marked (``.stapbench-source .hll``).
+
+    Roomy at any width: the list is as wide as its longest label (each names the function and
+    its file's base name; the pane's title gives the file's path), the source takes the rest
+    and wraps its long lines, and below about 360 pixels left it moves under the list.  So no
+    label is cut and nothing scrolls sideways (``.stapbench-bt-panes`` in stapbench.css).
 
     ``selected`` is the frame index; it starts on the top frame that has source.
     """
@@ -72,15 +82,17 @@ class BacktraceView(StaticReprMixin, W.VBox):
         self.infos = analyse(backtrace, symbolizer, context=context)
         labels = [(_frame_label(i), i.index) for i in self.infos]
         self.frames = W.Select(options=labels, rows=min(max(len(labels), 2), 14),
-                               layout=W.Layout(width="auto", min_width="420px", max_width="55%"))
+                               layout=W.Layout(width="max-content", max_width="100%", flex="0 1 auto"))
         self.frames.add_class("stapbench-frame-list")
-        self.source = W.HTML(layout=W.Layout(flex="1 1 auto", min_width="360px"))
+        self.source = W.HTML(layout=W.Layout(flex="1 1 360px", min_width="0"))
         self.source.add_class("stapbench-source-pane")
         hints = problems_html(self.infos)
         self.hints = W.HTML(wrap_root(hints, kind="hints") if hints else "")
         note = backtrace.note or ""
         header = W.HTML(wrap_root(f'<div class="stapbench-muted">{esc(note)}</div>', kind="note") if note else "")
-        super().__init__([PageStyle.widget(), header, W.HBox([self.frames, self.source]), self.hints], **kwargs)
+        panes = W.HBox([self.frames, self.source], layout=W.Layout(flex_flow="row wrap"))
+        panes.add_class("stapbench-bt-panes")
+        super().__init__([PageStyle.widget(), header, panes, self.hints], **kwargs)
         self.add_class("stapbench-backtrace-view")
         first = next((i.index for i in self.infos if i.snippet is not None), 0)
         T.link((self.frames, "value"), (self, "selected"))
@@ -96,10 +108,10 @@ class BacktraceView(StaticReprMixin, W.VBox):
         index = min(max(self.selected, 0), len(self.infos) - 1)
         info = self.infos[index]
         if info.snippet is not None:
-            body = snippet_html(info.snippet, title=_frame_label(info), frame_index=index)
+            body = snippet_html(info.snippet, title=_frame_label(info, where=info.file_line), frame_index=index)
         elif info.problem:
             body = (f'<div class="stapbench-hint" data-frame-index="{index}" data-problem="{esc(info.problem)}">'
-                    f"<b>{esc(PROBLEM_LABELS.get(info.problem, info.problem))}</b>: {esc(info.hint or '')}</div>")
+                    f"<b>{esc(PROBLEM_LABELS.get(info.problem, info.problem))}</b>: {esc(tidy_paths(info.hint or ''))}</div>")
         else:
             body = (f'<div class="stapbench-hint" data-frame-index="{index}">no source for this frame '
                     "(no symbolizer, or no line information)</div>")
