@@ -97,9 +97,11 @@ def test_a_million_line_run_keeps_the_page_responsive(page, lab_server, flood_re
         chip = live.locator(f'.stapbench-count[data-key="{key}"]')
         assert chip.get_attribute("data-count") == str(lines // len(FLOOD_KEYS))
     assert 0 < live.locator(".stapbench-row").count() <= MAX_ROWS
-    newest = live.locator(".stapbench-row").first
+    newest = live.locator(".stapbench-row").last  # the log reads oldest first, opens on the newest rows
     assert newest.get_attribute("data-key") == FLOOD_KEYS[(lines - 1) % len(FLOOD_KEYS)]
     assert f"conn={lines - 1} " in newest.inner_text()
+    # and in sight: the list followed the rows as they came, so it ends scrolled to its end
+    assert live.locator(".stapbench-rows").evaluate("(l) => l.scrollHeight - l.scrollTop - l.clientHeight < 4")
 
     # the filter finds the last line among the kept ones, and renders just it
     live.locator(".stapbench-log-filter").fill(f"conn={lines - 1} ")
@@ -111,8 +113,9 @@ def test_a_million_line_run_keeps_the_page_responsive(page, lab_server, flood_re
     live.locator(".stapbench-log-status", has_text=re.compile(r"(\d+) matching of \1 kept")).wait_for(timeout=TIMEOUT_MS)
     page_rows = live.locator(".stapbench-row").count()
     first_id = int(live.locator(".stapbench-row").first.get_attribute("data-group-id"))
+    pages = int(re.search(r"page (\d+)/\1\b", status.inner_text()).group(1))  # the last page: the newest rows
     live.locator(".stapbench-log-older").click()
-    live.locator(".stapbench-log-status", has_text="page 2/").wait_for(timeout=TIMEOUT_MS)
+    live.locator(".stapbench-log-status", has_text=f"page {pages - 1}/{pages}").wait_for(timeout=TIMEOUT_MS)
     live.locator(f'.stapbench-row[data-group-id="{first_id - page_rows}"]').wait_for(timeout=TIMEOUT_MS)
     assert live.locator(".stapbench-row").count() == page_rows <= MAX_ROWS
 

@@ -196,7 +196,7 @@ def test_a_million_lines_stay_bounded_with_right_counts():
     assert log.probe_counts == {"open": 333334, "close": 666666}
     assert dict(map(tuple, log.counts)) == log.probe_counts
     assert log.retained == 5000 and len(log.groups) == 5000 and len(log.rows) == 300
-    assert log.rows[0]["text"] == f"open fd={total - 1}"  # newest first (999999 % 3 == 0)
+    assert log.rows[-1]["text"] == f"open fd={total - 1}"  # the newest page, oldest first (999999 % 3 == 0)
     assert log.group(0) is None and log.group(total - 1).head.text == f"open fd={total - 1}"
 
 
@@ -205,6 +205,7 @@ def test_filter_order_and_pages():
     log = make_log(fake, page_size=10)
     log.push(lines(100))
     log.finish()
+    log.newest_first = True
     ids = [r["id"] for r in log.rows]
     assert ids == list(range(99, 89, -1))  # page 0 = newest, newest first
     log.newest_first = False
@@ -217,6 +218,26 @@ def test_filter_order_and_pages():
     assert log.matched == 34 and all(r["key"] == "open" for r in log.rows)
     log.filter_text = "FD=42"  # substring, case-insensitive
     assert [r["text"] for r in log.rows] == ["open fd=42"] and log.matched == 1
+
+
+def test_a_runs_log_reads_oldest_first_and_opens_on_its_newest_rows():
+    """As it happened, like its static render: oldest row first.  Page 0 stays the newest rows
+    (the last page, read chronologically), so a live run shows what just arrived; ``newest_first``
+    still turns the page around."""
+    fake = FakeTime()
+    log = make_log(fake, page_size=10)
+    log.push(lines(25))
+    assert not log.newest_first and log.page == 0
+    assert [r["id"] for r in log.rows] == list(range(15, 25))  # the newest ten, in order
+    static = [row.text() for row in parse(log.static_html()).find_all("pre", "stapbench-log-row")]
+    assert [r["text"] for r in log.rows] == static[-10:]  # the same order as the saved render
+    fake.advance_to(1.0)
+    log.push(lines(3, 25))  # live: the new rows arrive at the end of the page on show
+    assert [r["id"] for r in log.rows] == list(range(18, 28))
+    log.page = 2  # back in time: the oldest rows, still in order
+    assert [r["id"] for r in log.rows] == list(range(0, 8))
+    log.page, log.newest_first = 0, True  # the toggle: the newest page, turned around
+    assert [r["id"] for r in log.rows] == list(range(27, 17, -1))
 
 
 def test_rows_group_a_hit_with_its_backtrace_and_dumps():
@@ -235,7 +256,7 @@ def test_event_log_sends_payloads_as_text_and_js_never_parses_html():
     fake = FakeTime()
     log = make_log(fake)
     log.push(events_of("xss.txt"))
-    assert log.rows[-1]["text"] == 'ngx_log: <script>alert("text")</script> <img src=x onerror=alert(1)>'
+    assert log.rows[0]["text"] == 'ngx_log: <script>alert("text")</script> <img src=x onerror=alert(1)>'
     js = (Path(__file__).parents[1] / "stapbench" / "views" / "eventlog.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in js, sink
@@ -364,7 +385,7 @@ def test_a_run_views_widget_state_stays_small_and_selections_do_not_pile_up():
     styled = [w for w in _instances.values() if "<style>" in str(getattr(w, "value", ""))]
     assert styled == [PageStyle.widget()]
     assert bytes1 - bytes0 < 60_000, bytes1 - bytes0
-    hits = [row["id"] for row in view.log.rows]
+    hits = sorted((row["id"] for row in view.log.rows), reverse=True)  # newest first
     for n in range(20):  # a user clicking through the hits
         view.log.selected = hits[n % len(hits)]
     models2, _ = _widget_state()

@@ -30,8 +30,9 @@ function render({ model, el: root }) {
   filter.placeholder = "filter: text, key:NAME or host:NAME";
   filter.value = model.get("filter_text");
   const order = el("button", "stapbench-log-order");
-  const newer = el("button", "stapbench-log-newer", "\u25c0 newer");
-  const older = el("button", "stapbench-log-older", "older \u25b6");
+  // labelled and placed by drawBar: the arrow points where those rows are in the reading order
+  const newer = el("button", "stapbench-log-newer");
+  const older = el("button", "stapbench-log-older");
   const status = el("span", "stapbench-log-status");
   bar.append(filter, order, newer, older, status);
   const counts = el("div", "stapbench-log-counts");
@@ -62,17 +63,25 @@ function render({ model, el: root }) {
   });
 
   function drawBar() {
-    order.textContent = model.get("newest_first") ? "newest first" : "newest last";
+    const newestFirst = model.get("newest_first");
+    order.textContent = newestFirst ? "newest first" : "newest last";
+    // chronological (the default): "\u25c0 older" then "newer \u25b6"; newest first: the other way round
+    newer.textContent = newestFirst ? "\u25c0 newer" : "newer \u25b6";
+    older.textContent = newestFirst ? "older \u25b6" : "\u25c0 older";
+    if (newestFirst) order.after(newer, older);
+    else order.after(older, newer);
     const size = model.get("page_size");
     const matched = model.get("matched");
-    const page = model.get("page");
+    const page = model.get("page"); // 0: the newest rows, in either order
     const pages = Math.max(Math.ceil(matched / size), 1);
     newer.disabled = page <= 0;
     older.disabled = page >= pages - 1;
+    // pages are numbered in the reading order: read chronologically, the newest rows are the last page
+    const shown = newestFirst ? page + 1 : pages - Math.min(page, pages - 1);
     const fin = model.get("finished") ? "finished" : "live";
     status.textContent =
       `${fin} \u00b7 ${count(model.get("total_events"), "event")}, ${count(model.get("total_hits"), "hit")} \u00b7 ` +
-      `${matched} matching of ${model.get("retained")} kept \u00b7 page ${page + 1}/${pages}`;
+      `${matched} matching of ${model.get("retained")} kept \u00b7 page ${shown}/${pages}`;
     if (document.activeElement !== filter && filter.value !== model.get("filter_text")) {
       filter.value = model.get("filter_text");
     }
@@ -96,7 +105,21 @@ function render({ model, el: root }) {
     }
   }
 
+  // The list's scroll.  Read chronologically (the default) the newest rows are at the bottom:
+  // the list keeps to its end while the reader is there (rows arriving, a redraw, the view
+  // rendered anew and attached later), and stays put once they scroll up.  A new page or
+  // order starts at the newest end (the top, newest first).
+  let follow = true;
+  let drawn = null;
+  const atEnd = () => list.scrollHeight - list.scrollTop - list.clientHeight < 4;
+  function keepToEnd() {
+    if (follow && !model.get("newest_first")) list.scrollTop = list.scrollHeight;
+  }
+  list.addEventListener("scroll", () => { follow = atEnd(); });
+  const resized = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(keepToEnd);
+  if (resized) resized.observe(list);
   function drawRows() {
+    const view = `${model.get("page")} ${model.get("newest_first")}`;
     const selected = model.get("selected");
     const rows = model.get("rows");
     const frag = document.createDocumentFragment();
@@ -137,6 +160,12 @@ function render({ model, el: root }) {
       frag.appendChild(item);
     }
     list.replaceChildren(frag);
+    if (view !== drawn) {
+      follow = true;
+      if (model.get("newest_first")) list.scrollTop = 0;
+    }
+    drawn = view;
+    keepToEnd();
   }
 
   function drawAll() {
@@ -152,7 +181,10 @@ function render({ model, el: root }) {
   for (const name of ["matched", "page", "page_size", "newest_first", "total_events", "total_hits", "retained", "finished", "filter_text"]) {
     model.on(`change:${name}`, drawBar);
   }
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    if (resized) resized.disconnect();
+  };
 }
 
 export default { render };

@@ -15,8 +15,16 @@ lines stays responsive:
 
 Filter: case-insensitive substring of a group's text (its printf line and the
 text of what joined it); ``key:NAME`` keeps the groups of one probe (what a
-count chip sets).  ``page`` 0 is the newest page; ``newest_first`` orders the
-rows within the view.
+count chip sets).
+
+Order and pages: a run's log reads as it happened, oldest row first (as its
+static render does); ``newest_first`` turns each page around.  ``page`` counts
+back from the newest rows whatever the order: page 0 holds the newest
+``page_size`` rows, page 1 the ones before them.  So a log opens on the newest
+rows (in chronological reading, its last page: the front end numbers the pages
+that way and keeps the list scrolled to its end while the user is there), a
+live run keeps showing what just arrived, and a filter starts from the newest
+matches.
 """
 
 from __future__ import annotations
@@ -112,8 +120,8 @@ class EventLogView(StaticReprMixin, anywidget.AnyWidget):
     retained = T.Int(0).tag(sync=True)
     matched = T.Int(0).tag(sync=True)
     filter_text = T.Unicode("").tag(sync=True)
-    newest_first = T.Bool(True).tag(sync=True)
-    page = T.Int(0).tag(sync=True)
+    newest_first = T.Bool(False).tag(sync=True)  # chronological by default (see the module docstring)
+    page = T.Int(0).tag(sync=True)  # 0: the newest rows, whatever the order
     page_size = T.Int(200).tag(sync=True)
     selected = T.Int(-1).tag(sync=True)  # group id the user clicked
     finished = T.Bool(False).tag(sync=True)
