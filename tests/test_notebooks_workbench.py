@@ -388,3 +388,28 @@ def test_workbench_flow_run_click_expand_save_reopen_without_kernel(page, lab_se
     diag.wait_for(state="visible", timeout=TIMEOUT_MS)
     assert "cell line 3, column 33" in diag.locator(".stapbench-where").inner_text()
     shot(page, "workbench_flow_reopened_no_kernel")
+
+
+@pytest.mark.parametrize("path", sorted((PROJECT / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_saved_notebooks_show_no_machines_paths(path):
+    """A saved notebook reads the same on any machine: no checkout, home or temporary folder of
+    the machine it was executed on (tools/refresh_notebooks.py saves them relative, ~, $TMPDIR)."""
+    text = path.read_text(encoding="utf-8")
+    found = sorted(set(re.findall(r"/work/[\w.-]+|/root/|/home/[\w.-]+/|/tmp/tmp\w+", text)))
+    assert not found, f"{path.name} shows {found}"
+
+
+def test_refresh_saves_this_machines_paths_relative():
+    import importlib.util
+    import tempfile
+
+    spec = importlib.util.spec_from_file_location("refresh_notebooks", PROJECT / "tools" / "refresh_notebooks.py")
+    refresh = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(refresh)
+    home, tmp = os.path.expanduser("~"), tempfile.gettempdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+        "display_data", data={"text/html": f"<code>{PROJECT}/.work/nginx/sbin/nginx</code> {home}/.cache/x",
+                              "text/plain": f"{tmp}/tmpab12cd_x/demo at {PROJECT}/src"})])])
+    out = refresh.without_machine_paths(nb).cells[0].outputs[0].data
+    assert out["text/html"] == "<code>.work/nginx/sbin/nginx</code> ~/.cache/x"
+    assert out["text/plain"] == "$TMPDIR/demo at src"
