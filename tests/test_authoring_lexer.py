@@ -225,3 +225,19 @@ def test_the_declared_jupyterlab_versions_are_the_prebuilt_extensions_real_requi
     lowest = min(required.values())[1:]
     pyproject = (PROJECT / "pyproject.toml").read_text()
     assert f'"jupyterlab>={lowest},<5"' in pyproject and "jupyterlab>=4.2" not in pyproject
+
+
+def test_the_provisioned_jupyterlab_loads_the_extension():
+    """The workbench's JupyterLab (the editable install .ci/provision makes, which leaves the
+    wheel's data files out) finds the prebuilt extension: without it no cell is SystemTap."""
+    import os
+    import re
+
+    venv = PROJECT / ".venv"
+    if Path(sys.prefix).resolve() != venv.resolve():
+        pytest.skip(f"not the provisioned virtualenv ({venv}): bash .ci/provision makes it")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER")}
+    out = subprocess.run([str(venv / "bin" / "jupyter"), "labextension", "list"], capture_output=True, text=True,
+                         env=env, timeout=120)
+    listing = re.sub(r"\x1b\[[0-9;]*m", "", out.stdout + out.stderr)
+    assert re.search(r"^\s*stapbench v[\d.]+ enabled OK", listing, re.M), listing
