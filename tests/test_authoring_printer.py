@@ -102,13 +102,18 @@ def test_a_printer_of_chosen_members_at_any_depth_runs_on_bpf(stap_bpf, nginx_se
     binary = str(nginx_server.binary)
     members = member_tree(Symbolizer(), binary, "ngx_connection_t*")
     chosen = ["fd", "number", "addr_text->len", "destroyed", "log->log_level", "log->connection"]
-    script = members_printer_probe(f'process("{binary}").function("ngx_close_connection")', "$c", members, chosen)
+    script = members_printer_probe(f'process("{binary}").function("ngx_close_connection")', "$c", members, chosen,
+                                   name="ngx_close_connection")
     trigger = ["curl", "-s", "-H", "Connection: close", nginx_server.url]
     r = run(script, pid=nginx_server.worker_pids[0], runtime="bpf", trigger=trigger, timeout=180, transcript_dir=tmp_path)
     no_stap_left.append(r.pid)
     assert r.stop_reason == "trigger finished", (r.stop_reason, r.raw("stderr"), script)
     dumps = [event_to_json(e) for e in r.events if isinstance(e, StructDump)]
-    assert [d["prefix"].strip() for d in dumps] == ["$c", "$c->log"], [e.raw for e in r.events]
+    assert [d["prefix"].strip() for d in dumps] == ["ngx_close_connection $c$", "ngx_close_connection $c->log$"], \
+        [e.raw for e in r.events]
+    from stapbench.views.valuetree import dump_title
+
+    assert [dump_title(e) for e in r.events if isinstance(e, StructDump)] == ["$c$", "$c->log$"]  # titled as $var$
     root, log = dumps[0]["value"], dumps[1]["value"]
     assert root["fd"] > 0 and root["destroyed"] == 1
     assert root["addr_text"] == {"len": len("127.0.0.1")}  # the client's address text, by value

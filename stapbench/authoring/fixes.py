@@ -119,7 +119,10 @@ class FixFinder:
             return []
         if message.startswith("no match") and self._resolving is not None:
             return self._no_match(diag, self._resolving)
-        if "unsupported sprintf in bpf" in message:
+        # stap's two ways of refusing $c$ on BPF: its pretty-printer's sprintf (reported in a
+        # tapset), or the format it makes for a big struct (reported at the $c$ of the cell)
+        if "unsupported sprintf in bpf" in message or (
+                "Format string for print too long" in message and diag.token and diag.token.endswith("$")):
             return self._struct_dumps()
         m = _MEMBER.search(message)
         if m and diag.line:

@@ -26,6 +26,8 @@ class Field:
     offset: int  # bytes from the struct's start
     bit_size: int | None = None  # a bit-field's width
     bit_position: int | None = None  # its lowest bit, counted from the struct's start
+    #: a pointer under a typedef (ngx_recv_pt: a function pointer), printed in hex like one
+    pointer: bool = False
 
 
 def struct_fields(symbolizer, binary: str, type_name: str) -> list[Field]:
@@ -56,8 +58,14 @@ def struct_fields(symbolizer, binary: str, type_name: str) -> list[Field]:
                 position = offset * 8
         if bit_size is None and not type_.rstrip().endswith("*") and symbolizer.member_types(binary, type_):
             continue  # a struct or union held by value (ngx_str_t): a printer of its own
-        fields.append(Field(name, type_, offset if position is None else position // 8, bit_size, position))
+        fields.append(Field(name, type_, offset if position is None else position // 8, bit_size, position,
+                            pointer=_is_pointer(child)))
     return fields
+
+
+def _is_pointer(member_die) -> bool:
+    target = dwarftypes.resolve_typedefs(dwarftypes._target(member_die))
+    return target is not None and target.tag == "DW_TAG_pointer_type"
 
 
 def _reader(expr: str, field: Field) -> tuple[str, str] | None:
@@ -67,10 +75,20 @@ def _reader(expr: str, field: Field) -> tuple[str, str] | None:
         word = "user_uint32" if shift + field.bit_size <= 32 else "user_uint64"
         mask = (1 << field.bit_size) - 1
         return "%lu", f"(({word}({expr} + {byte}) >> {shift}) & {mask:#x})"
-    directive = format_of(field.type)
+    directive = "0x%lx" if field.pointer else format_of(field.type)
     if directive is None or field.type.startswith(("char[", "const char[")):
         return None
     return directive, f"{expr}->{field.name}"
+
+
+def first_fields(fields: list[Field], limit: int | None = None) -> list[Field]:
+    """At most ``limit`` of ``fields`` in their order, numbers and flags before pointers (a
+    connection's fd, counters and state bits tell more than its handlers' addresses)."""
+    limit = MAX_FIELDS if limit is None else limit
+    if len(fields) <= limit:
+        return list(fields)
+    ranked = sorted(range(len(fields)), key=lambda i: (fields[i].pointer or fields[i].type.rstrip().endswith("*"), i))
+    return [fields[i] for i in sorted(ranked[:limit])]
 
 
 MAX_FORMAT = 180  # stap's BPF runtime refuses longer printf formats ("Format string for print too long")
@@ -168,7 +186,8 @@ def _member_field(child, name: str, type_: str, offset: int) -> Field | None:
             position = offset * 8 + storage * 8 - a["DW_AT_bit_offset"].value - bit_size
         else:
             position = offset * 8
-    field = Field(name, type_, offset if position is None else position // 8, bit_size, position)
+    field = Field(name, type_, offset if position is None else position // 8, bit_size, position,
+                  pointer=_is_pointer(child))
     return field if _reader("$x", field) is not None else None
 
 
@@ -257,11 +276,12 @@ def _nested_printf(expr: str, fields: list[Field], label: str) -> list[str]:
 
 
 def members_printer_probe(point: str, expr: str, members: list[Member], chosen, *,
-                          max_fields: int = MAX_FIELDS) -> str:
+                          max_fields: int = MAX_FIELDS, name: str | None = None) -> str:
     """A probe on ``point`` printing the ``chosen`` paths of ``members`` (:func:`member_tree`):
-    the root struct's on one line ``$c {...}``, each followed pointer's on a line of its own
-    (``$c->log {...}``), so each parses as a struct tree; at most ``max_fields`` in all (one BPF
-    probe's stack), the rest named in a comment."""
+    the root struct's on one line ``NAME $c$ {...}``, each followed pointer's on a line of its
+    own (``NAME $c->log$ {...}``), so each parses as a struct tree titled like a ``$var$`` dump
+    and counted under ``name`` (the probed function: the run's hits are grouped by a line's first
+    word); at most ``max_fields`` in all (one BPF probe's stack), the rest named in a comment."""
     chosen = set(chosen)
     picked = [m for m in members if m.path in chosen and m.field is not None]
     kept, left = picked[:max_fields], picked[max_fields:]
@@ -269,12 +289,13 @@ def members_printer_probe(point: str, expr: str, members: list[Member], chosen, 
     for base in dict.fromkeys(m.base for m in kept):
         target = f"{expr}->{base}" if base else expr
         fields = [m.field for m in kept if m.base == base]
+        label = f"{name} {target}$" if name else target
         if base:
             lines.append(f"if ({target}) {{")  # a NULL pointer: no line for it
-            lines += ["    " + c for c in _nested_printf(target, fields, target)]
+            lines += ["    " + c for c in _nested_printf(target, fields, label)]
             lines.append("}")
         else:
-            lines += _nested_printf(target, fields, target)
+            lines += _nested_printf(target, fields, label)
     note = (f"    # not printed (one BPF probe's stack holds {max_fields}): {', '.join(m.path for m in left)}\n"
             if left else "")
     body = "\n".join("    " + line for line in lines)

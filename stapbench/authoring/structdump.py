@@ -17,9 +17,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .printer import MAX_FIELDS, _reader, printer, struct_fields
+from .printer import MAX_FIELDS, _reader, first_fields, printer, struct_fields
 
-_DUMP = re.compile(r"(?<![\w$])\$(?P<name>[A-Za-z_]\w*)\$(?P<deep>\$?)(?![\w$])")
+_DUMP = re.compile(r"(?<![\w$])\$(?P<name>[A-Za-z_]\w*)(?P<path>(?:->[A-Za-z_]\w*)*)\$(?P<deep>\$?)(?![\w$])")
 _CALL = re.compile(r"\b(?P<fn>printf|println|print)\s*\(")
 # a printf directive, as stap's format parser takes them; %% is a literal
 _DIRECTIVE = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlLjzt]*[a-zA-Z])")
@@ -37,7 +37,8 @@ class DumpRewrite:
     def title(self) -> str:
         parts = []
         for name, (shown, total) in self.printed.items():
-            parts.append(f"${name}" + (f" ({shown} of {total} members)" if shown < total else f" ({shown} members)"))
+            parts.append(f"${name}" + (f" ({shown} of {total} members, numbers and flags first)" if shown < total
+                                       else f" ({shown} members)"))
         return (f"print {', '.join(parts)} member by member: the BPF runtime has no $var$ "
                 "(shown as the same struct tree)")
 
@@ -70,26 +71,28 @@ def _printf(text: str, args: list[str]) -> str:
     return f'printf("{text}"' + "".join(", " + a for a in args) + ")"
 
 
-def _rewrite_call(line: str, call: re.Match, name: str, fields) -> str | None:
+def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, int] | None:
     """``line`` with the print call at ``call`` printing ``$name$`` through the generated
     printer: the call's text before the dump, the struct as ``{.a=1, ...}``, the text after,
-    in the order and with the line ends the call had (what the kernel runtime prints)."""
+    in the order and with the line ends the call had (what the kernel runtime prints).  With it,
+    how many members it prints: what one BPF probe's stack holds, less the call's other values."""
     parsed = _call_args(line, call.end() - 1)
     if parsed is None:
         return None
     spans, end = parsed
     args = [line[a:b].strip() for a, b in spans]
-    target = [i for i, a in enumerate(args) if (m := _DUMP.fullmatch(a)) and m.group("name") == name]
+    target = [i for i, a in enumerate(args) if (m := _DUMP.fullmatch(a)) and m.group("name") + m.group("path") == name]
     if not target:
         return None
     k = target[0]
     fn = call.group("fn")
     expr = f"${name}"
+    fields = first_fields(fields, MAX_FIELDS - max(0, len(args) - 2))
     if fn in ("print", "println"):
         if len(args) != 1:
             return None  # print(a, b) concatenates: rare with a struct; left as it is
         code = "; ".join(printer(expr, fields, label="", end="\\n" if fn == "println" else "").splitlines())
-        return line[: call.start()] + code + line[end:]
+        return line[: call.start()] + code + line[end:], len(fields)
     fmt = args[0]
     if k == 0 or not (fmt.startswith('"') and fmt.endswith('"')):
         return None
@@ -105,12 +108,25 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> str | None:
         statements += printer(expr, fields, label="", end="").splitlines()
         if after or args[k + 1:]:
             statements.append(_printf(after, args[k + 1:]))
-    return line[: call.start()] + "; ".join(statements) + line[end:]
+    return line[: call.start()] + "; ".join(statements) + line[end:], len(fields)
+
+
+def _dump_type(symbolizer, binary: str, param_type: str, path: list[str]) -> str | None:
+    """The C type of ``$param->a->b`` from the parameter's type and DWARF, or None."""
+    from .completion import _pointee
+
+    type_ = param_type
+    for member in path:
+        type_ = symbolizer.member_types(binary, _pointee(type_)).get(member)
+        if type_ is None:
+            return None
+    return type_
 
 
 def rewrite_struct_dumps(script: str, *, catalogs, symbolizer, magic_line: str = "%%stap") -> DumpRewrite | None:
-    """The script with each printed ``$name$`` / ``$name$$`` of a process function's pointer
-    parameter printed by a generated printer; None when there is none it can rewrite."""
+    """The script with each printed ``$name$`` / ``$name$$`` / ``$name->member$`` of a process
+    function's pointer parameter printed by a generated printer; None when there is none it can
+    rewrite."""
     from .completion import StapCompleter, _current_probe, _LEXER
 
     completer = StapCompleter(catalogs=catalogs, symbolizer=symbolizer)
@@ -121,14 +137,22 @@ def rewrite_struct_dumps(script: str, *, catalogs, symbolizer, magic_line: str =
     for line in lines:
         new = line
         for dump in reversed(list(_DUMP.finditer(line))):
-            name = dump.group("name")
+            name = dump.group("name") + dump.group("path")
             before = script[: offset + dump.start()]
             probe = _current_probe(list(_LEXER.get_tokens_unprocessed(before)), before)
             binary, entry, _ = completer._probe_function(probe, magic_line)
-            type_ = entry.param_types.get(name) if entry is not None else None
-            if binary is None or type_ is None or not type_.rstrip().endswith("*"):
+            type_ = entry.param_types.get(dump.group("name")) if entry is not None else None
+            if binary is None or type_ is None:
                 continue
-            fields = [f for f in struct_fields(symbolizer, binary, type_) if _reader(f"${name}", f) is not None]
+            type_ = _dump_type(symbolizer, binary, type_, re.findall(r"->(\w+)", dump.group("path")))
+            if type_ is None:
+                continue
+            by_value = not type_.rstrip().endswith("*")
+            if by_value and not dump.group("path"):
+                continue  # a struct parameter passed by value: not what $c$ is about
+            # a member struct held by value has no address to read a bit-field's word from
+            fields = [f for f in struct_fields(symbolizer, binary, type_)
+                      if _reader(f"${name}", f) is not None and not (by_value and f.bit_size is not None)]
             if not fields:
                 continue
             call = None
@@ -137,10 +161,10 @@ def rewrite_struct_dumps(script: str, *, catalogs, symbolizer, magic_line: str =
                     call = m
             if call is None:
                 continue
-            rewritten = _rewrite_call(new, call, name, fields[:MAX_FIELDS])
+            rewritten = _rewrite_call(new, call, name, fields)
             if rewritten is not None:
-                new = rewritten
-                printed[name] = (min(len(fields), MAX_FIELDS), len(fields))
+                new, shown = rewritten
+                printed[name] = (shown, len(fields))
         out.append(new)
         offset += len(line)
     if not printed:

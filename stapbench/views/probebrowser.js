@@ -146,7 +146,8 @@ function render({ model, el: root }) {
     }
     filter.addEventListener("input", () => {  // by path: "log" keeps log and what it points to
       const q = filter.value.trim().toLowerCase();
-      for (const row of list.children) row.hidden = q !== "" && !row.querySelector("input").value.toLowerCase().includes(q);
+      // style, not the hidden attribute: the rows' display: flex would override it
+      for (const row of list.children) row.style.display = q !== "" && !row.querySelector("input").value.toLowerCase().includes(q) ? "none" : "";
     });
     list.addEventListener("change", () => {
       const paths = [...list.querySelectorAll("input:checked")].map((c) => c.value);

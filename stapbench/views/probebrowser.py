@@ -109,7 +109,7 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
         m = self._matches[index]
         type_ = self._struct_params(m)[param]
         members = member_tree(self._symbolizer, m.binary, type_)
-        probe = members_printer_probe(probe_point(m.entry, m.binary), param, members, paths)
+        probe = members_printer_probe(probe_point(m.entry, m.binary), param, members, paths, name=m.entry.name)
         return f"{magic_line(self.pid or None)}\n{probe}"
 
     def _on_printer_request(self, change) -> None:

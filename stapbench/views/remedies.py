@@ -144,6 +144,11 @@ _RULES: list[tuple[re.Pattern, object]] = [
     (re.compile(r"cannot find module (?P<module>/\S+) debuginfo|"
                 r"debuginfo scope not found for module '(?P<scope>/[^']+)'"), _user_debuginfo),
     (re.compile(r"Missing unwind data for a module, rerun with 'stap -d (?P<module>[^']+)'"), _missing_unwind),
+    (re.compile(r"Format string for print too long"),
+     _fixed("the BPF runtime takes a printf format of about 200 bytes at most, and $var$ of a big struct "
+            "(or a long format of your own) makes a longer one: split the printf into several, each "
+            "printing a part of the line; for a $var$ of a parameter of the probed function the fix "
+            "rewrites the cell so (member by member, shown as the same struct tree).")),
     (re.compile(r"^no match\b"),
      _fixed("no probe point has that name. stap's similar names (if any) are below; %stap_list "
             "process(\"BIN\").function(\"PATTERN*\") lists the probe points there are, with their "
