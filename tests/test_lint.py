@@ -18,6 +18,8 @@ def test_short_integer_conversions_are_found_with_their_lines():
     note = bpf_format_note(script)
     assert note.startswith("%#08x/%-4i/%5.2d/%d/%o/%u (lines 2, 3, 4) print only the low 32 bits on stap 4.8's BPF")
     assert "%ld, %lu, %lx print all 64 bits" in note
+    # in a %%stap cell the script's line 1 is the cell's line 2: named as the diagnostics name it
+    assert bpf_format_note(script, first_line=2).startswith("%#08x/%-4i/%5.2d/%d/%o/%u (cell lines 3, 4, 5) print")
 
 
 def test_nothing_to_say_for_64_bit_conversions_or_no_printf():

@@ -366,3 +366,9 @@ def test_stap_probes_refuses_a_bad_line_with_a_usage_error(shell, line, message)
 def test_run_all_stops_at_a_bad_stap_probes_line(shell):
     result = shell.run_cell("%stap_probes\nafter = 1")
     assert isinstance(result.error_in_exec, UsageError) and "after" not in shell.user_ns
+
+
+def test_a_cells_bpf_format_note_names_the_cell_line(shell):
+    shell.run_cell_magic("stap", "--runtime bpf --out r", 'probe begin {\n  printf("%d\\n", 1)\n}')
+    notes = shell.user_ns["r"].notes
+    assert any(n.startswith("%d (cell line 3) prints only the low 32 bits") for n in notes), notes

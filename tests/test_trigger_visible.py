@@ -87,3 +87,17 @@ def test_the_cmd_programs_output_is_shown_apart_and_escaped():
     assert text.startswith("program output -- ./demo <b>\n") and "  | total=3\n" in text
     FakeRun.program_output = ""
     assert workload_bundle(FakeRun()) == ("", "")  # nothing printed: nothing shown
+
+
+def test_a_trigger_of_a_run_that_failed_to_compile_was_not_started():
+    class FakeRun:
+        trigger_argv = ["curl", "-s", "http://127.0.0.1:1/"]
+        trigger_status = None
+        trigger_output = ""
+        running = False
+        ready_at = None  # stap ended before its probes were live
+
+    html, text = trigger_bundle(FakeRun())
+    assert text.startswith("trigger not started: stap ended before its probes were live -- curl")
+    FakeRun.ready_at = 12.0  # live, then stopped before curl exited
+    assert trigger_bundle(FakeRun())[1].startswith("trigger did not finish -- curl")

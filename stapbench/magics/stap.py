@@ -175,7 +175,7 @@ class StapMagics(Magics, Configurable):
             raise _usage("%%stap", "the cell has no script: write the SystemTap script below the %%stap line")
         try:
             defaults, auto_why = self._defaults(remote=bool(args.remote))
-            options = options_from_args(args, **defaults)
+            options = options_from_args(args, **defaults, first_line=2)  # the body starts on the cell's line 2
         except (TypeError, ValueError) as exc:
             raise _usage("%%stap", str(exc)) from None
         run = Run(cell, options)

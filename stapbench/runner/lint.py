@@ -38,14 +38,17 @@ def short_integer_formats(script: str) -> list[tuple[int, str]]:
     return found
 
 
-def bpf_format_note(script: str) -> str | None:
-    """The run note for :func:`short_integer_formats` on the BPF runtime, or None."""
+def bpf_format_note(script: str, first_line: int = 1) -> str | None:
+    """The run note for :func:`short_integer_formats` on the BPF runtime, or None.  ``first_line``:
+    the editor's number of the script's first line (a ``%%stap`` cell's body starts on the
+    cell's line 2), so the note names the lines the way the diagnostics' "cell line" does."""
     found = short_integer_formats(script)
     if not found:
         return None
-    lines = sorted({line for line, _ in found})
+    lines = sorted({line + first_line - 1 for line, _ in found})
     convs = sorted({conv for _, conv in found})
-    where = f"line{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''}"
+    word = "cell line" if first_line != 1 else "line"
+    where = f"{word}{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''}"
     return (f"{'/'.join(convs)} ({where}) print{'s' if len(convs) == 1 else ''} only the low 32 bits on stap "
             "4.8's BPF runtime: fine for counts and fds, wrong for times, sizes, addresses; %ld, %lu, %lx "
             "print all 64 bits")

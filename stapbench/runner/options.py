@@ -88,6 +88,8 @@ class RunOptions:
     env: dict[str, str] = field(default_factory=dict)  # added to stap's environment
     #: stap --remote targets: lab names or stap URLs (runner.remote); two or more add --remote-prefix
     remote: list[str] = field(default_factory=list)
+    #: the editor's number of the script's first line, for stapbench's own notes (a %%stap cell: 2)
+    first_line: int = 1
 
     def __post_init__(self):
         if self.runtime is not None and self.runtime not in RUNTIMES:

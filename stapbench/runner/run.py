@@ -231,7 +231,7 @@ class Run:
                          "sysroot": str(t.sysroot) if t.sysroot else None} for t in targets]
         stap_argv = launcher + build_stap_argv(opts, script_path, [t.url for t in targets] if targets else None)
         if opts.runtime == "bpf" and not opts.check:
-            note = bpf_format_note(self.script)
+            note = bpf_format_note(self.script, opts.first_line)
             if note:
                 self._note(note)
         env_add = dict(opts.env)

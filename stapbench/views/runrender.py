@@ -70,8 +70,12 @@ def trigger_bundle(run) -> tuple[str, str]:
     failure = trigger_failure(argv, status)
     if failure:
         head = f"error: {failure}"
+    elif status is None and getattr(run, "running", False):
+        head = "trigger running" if getattr(run, "ready_at", True) is not None else "trigger waiting for the probes"
     elif status is None:
-        head = "trigger running" if getattr(run, "running", False) else "trigger did not finish"
+        # started once the probes are live: a run that failed before (a compile error) never ran it
+        head = ("trigger not started: stap ended before its probes were live"
+                if getattr(run, "ready_at", True) is None else "trigger did not finish")
     else:
         head = "trigger exited with status 0"
     kind = "stapbench-trigger-failed stapbench-error" if failure else "stapbench-trigger-ok"
