@@ -441,3 +441,21 @@ def test_a_several_host_run_groups_each_hosts_hits_and_filters_by_host():
     log.filter_text = "host:lab2"
     assert [row["text"] for row in log.rows] == ["close #7"]
     assert "[lab2] " in log.static_html() and "[lab] " in log.static_html()
+
+
+def test_ranked_fixes_replace_stap_s_own_list_of_names():
+    """A bad member: stap lists 40 alternatives in DWARF order; with ranked fix buttons the
+    message and the chips do not repeat them above the buttons."""
+    from stapbench.authoring.fixes import Fix
+    from stapbench.model import Diagnostic
+    from stapbench.views.widgets import DiagnosticView
+
+    names = [f"m{i}" for i in range(40)] + ["number"]
+    diag = Diagnostic(raw="", severity="error", kind="semantic", similar=names,
+                      message=f"unable to find member 'numbr' for struct s (alternatives: {' '.join(names)})")
+    with_fixes = DiagnosticView(diag, fixes=[Fix("->number", "x"), Fix("->m1", "y")])
+    html = with_fixes.message.value
+    assert "m17" not in html and "stapbench-chip" not in html
+    assert "(41 names of stap&#x27;s, closest first in the fixes below)" in html
+    plain = DiagnosticView(diag)
+    assert "m17" in plain.message.value and "stapbench-chip" in plain.message.value

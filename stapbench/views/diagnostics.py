@@ -16,7 +16,7 @@ import re
 
 from ..authoring.highlight import stap_html  # the cell line, highlighted as SystemTap
 from ..model import Diagnostic, Summary
-from ._html import attrs, classes, esc
+from ._html import attrs, classes, count, esc
 from .context import NO_CONTEXT, RenderContext
 from .remedies import remedies
 
@@ -76,7 +76,14 @@ def _severity(diag: Diagnostic) -> str:
     return diag.severity if diag.severity in ("error", "warning", "info") else "info"
 
 
-def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT) -> str:
+# stap's own list of names at the end of a message: "(alternatives: a b c ...)", "(similar functions: ...)"
+_NAMES_IN_MESSAGE = re.compile(r"\s*\((?:alternatives|similar[\w ]*):[^()]*\)\s*$")
+
+
+def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT, *, ranked_fixes: int = 0) -> str:
+    """``ranked_fixes``: how many fix buttons the widget shows beside this render; then stap's own
+    list of names (40 alternatives for a member, in DWARF order) is not repeated as text and
+    chips above them: the buttons hold those names, closest first."""
     sev = _severity(diag)
     located = context.cell_line(diag)
     where = ""
@@ -107,7 +114,11 @@ def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT
     advice = remedies(diag)
     fixes = "".join(f'<div class="stapbench-remedy"><b>what to do:</b> {esc(r.text)}</div>' for r in advice)
     chips = ""
-    if diag.similar:
+    message = diag.message
+    if ranked_fixes and diag.similar:
+        message = _NAMES_IN_MESSAGE.sub(f" ({count(len(diag.similar), 'name')} of stap's, closest first in the fixes below)",
+                                        message)
+    elif diag.similar:
         label = suggestions_label(diag, advice)
         unrelated = " stapbench-suggestions-unrelated" if label != "did you mean" else ""
         chips = (f'<div class="stapbench-suggestions{unrelated}">{esc(label)}: ' + "".join(
@@ -126,7 +137,7 @@ def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT
             f'{attrs(data_severity=sev, data_kind=diag.kind, data_file=diag.file, data_line=diag.line, data_column=diag.column, data_cell_line=number if located else None)}>'
             f'<{head_tag}><span class="stapbench-severity">{esc(sev)}</span>'
             f'<span class="stapbench-kind stapbench-muted">{esc(diag.kind)}</span> '
-            f'<span class="stapbench-message">{esc(diag.message)}</span>{where_html}{note}</{head_tag}>'
+            f'<span class="stapbench-message">{esc(message)}</span>{where_html}{note}</{head_tag}>'
             f"{code}{token}{details}{fixes}{chips}{man}{tips}</{tag}>")
 
 

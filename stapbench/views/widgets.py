@@ -160,8 +160,9 @@ class DiagnosticView(StaticReprMixin, W.VBox):
 
     Clicking a suggestion computes the fixed cell (:func:`apply_suggestion`),
     stores it in ``fixed_source``, shows it, and calls the ``on_fix`` callbacks
-    with ``(suggestion, fixed_source)``: the magics use that to offer the fix as
-    the next cell.  Suggestions with no safe edit are shown but disabled.
+    with ``(suggestion, fixed_source)``.  Suggestions with no safe edit are shown but disabled.
+    With ranked whole-script fixes (a :class:`~.fixbar.FixBar`) those replace the buttons, and
+    stap's own list of names is not repeated above them.
     """
 
     fixed_source = T.Unicode("", allow_none=True)
@@ -173,7 +174,6 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         self.context = context
         cell_source = context.cell_source
         self._callbacks: list[Callable[[str, str], None]] = []
-        self.message = W.HTML(self._message_html())
         self.buttons = []
         # stap's "similar" names that a remedy calls unrelated stay text (in the HTML), not buttons
         self.fix_bar = None
@@ -181,6 +181,7 @@ class DiagnosticView(StaticReprMixin, W.VBox):
             from .fixbar import FixBar
 
             self.fix_bar = FixBar(fixes)
+        self.message = W.HTML(self._message_html())
         suggestions = diagnostic.similar if suggestions_label(diagnostic) == "did you mean" and not fixes else []
         for suggestion in suggestions:
             fixed = (apply_suggestion(cell_source, diagnostic, suggestion, line_offset=context.line_offset)
@@ -220,7 +221,8 @@ class DiagnosticView(StaticReprMixin, W.VBox):
         return wrap_root(render_diagnostic_html(self.diagnostic, self.context), kind="diagnostic", style=True)
 
     def _message_html(self) -> str:
-        return wrap_root(render_diagnostic_html(self.diagnostic, self.context), kind="diagnostic")
+        ranked = len(self.fix_bar.fixes) if getattr(self, "fix_bar", None) is not None else 0
+        return wrap_root(render_diagnostic_html(self.diagnostic, self.context, ranked_fixes=ranked), kind="diagnostic")
 
     def static_text(self) -> str:
         return render_diagnostic_text(self.diagnostic, self.context)
