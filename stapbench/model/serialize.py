@@ -22,7 +22,6 @@ Text holding bytes that are not UTF-8 carries them as lone surrogates
 from __future__ import annotations
 
 import json
-from operator import is_
 from typing import Any
 
 from .events import (
@@ -155,11 +154,13 @@ class _Writer:
     among identical frame lines), and each stack's once per sequence of such objects.
     The test suite holds the result to the dict route."""
 
-    __slots__ = ("frame_json", "frames", "stacks", "backtraces")
+    __slots__ = ("frame_json", "frames", "stacks", "backtraces", "backtrace_chars")
 
     #: frames whose JSON is kept, and backtraces; each cache is dropped when full
     FRAME_LIMIT = 1 << 16
     STACK_LIMIT = 1 << 13
+    #: the backtraces' JSON kept, in characters (a profile's distinct stacks: thousands of a few kB)
+    BACKTRACE_CHARS = 32 << 20
 
     def __init__(self) -> None:
         self.frame_json: dict[int, str] = {}  # id(frame) -> its JSON
@@ -167,11 +168,12 @@ class _Writer:
         # the ids of a backtrace's frames -> the JSON of them all: a profile prints its hot stacks
         # over and over (each id is of a frame kept in self.frames; both are dropped together)
         self.stacks: dict[tuple[int, ...], str] = {}
-        # a backtrace's raw text -> (style, note, its frames, its JSON up to "stream", its raw as
+        # a backtrace's raw text -> (style, note, frame count, its JSON up to "stream", its raw as
         # JSON): what the parser makes of a backtrace depends on its text alone, so a profile's
         # hot stacks, printed over and over, are written once (hashing the text costs far less
         # than encoding its frames and itself again)
         self.backtraces: dict[str, tuple] = {}
+        self.backtrace_chars = 0
 
     def _tail(self, event: Event) -> str:
         host = "" if event.host is None else f', "host": {_string(event.host)}'
@@ -205,16 +207,19 @@ class _Writer:
         raw = event.raw
         known = self.backtraces.get(raw)
         frames = event.frames
-        # the same Frame objects (the parser shares one per distinct line; kept alive here, so
-        # an identity is never another frame's): what a file name resolved to can't differ
-        if (known is None or known[0] != event.style or known[1] != event.note or len(known[2]) != len(frames)
-                or not all(map(is_, known[2], frames))):
+        # the parser makes a backtrace's frames from its lines' text alone (no state carried
+        # from earlier lines), so the same text, style and count mean the same frames
+        if known is None or known[0] != event.style or known[1] != event.note or known[2] != len(frames):
             note = "null" if event.note is None else _string(event.note)
             head = (f'{{"type": "backtrace", "style": {_string(event.style)}, "frames": [{self._frames(event.frames)}], '
                     f'"note": {note}, "stream": ')
-            if len(self.backtraces) >= self.STACK_LIMIT:
+            known = (event.style, event.note, len(frames), head, _string(raw))
+            size = len(raw) + len(head) + len(known[4])
+            if self.backtrace_chars + size > self.BACKTRACE_CHARS:
                 self.backtraces.clear()
-            known = self.backtraces[raw] = (event.style, event.note, list(frames), head, _string(raw))
+                self.backtrace_chars = 0
+            self.backtraces[raw] = known
+            self.backtrace_chars += size
         host = "" if event.host is None else f', "host": {_string(event.host)}'
         time = "" if event.time is None else f', "time": {json.dumps(event.time)}'
         return f'{known[3]}{_string(event.stream)}{host}, "cut_bytes": {event.cut_bytes}{time}, "raw": {known[4]}}}'

@@ -43,13 +43,16 @@ def open_input(name: str) -> BinaryIO:
 
 
 def run_parse(args: argparse.Namespace) -> int:
+    from ..gcpause import gc_paused
     from ..model.serialize import json_lines
     from .stream import StreamParser
 
     parser = StreamParser(args.stream)
     render = json_lines if args.json else _summary_lines
     out = sys.stdout
-    with _input(args.file) as stream:
+    # the collector would rescan the growing heap of each chunk's events (they form no cycles:
+    # reference counting frees them); paused for the command, as the parser pauses it per chunk
+    with gc_paused(), _input(args.file) as stream:
         while True:
             chunk = stream.read1(CHUNK) if hasattr(stream, "read1") else stream.read(CHUNK)
             if not chunk:
