@@ -148,3 +148,20 @@ def test_dump_members_get_their_dwarf_types_from_the_probed_function(composed):
     # without a backtrace in the hit there is no probed function to ask: no types, no error
     plain = parse(render_html(parse_bytes(b'$r$={.number=1, .in={...}}\n'), symbolizer=Symbolizer()))
     assert not plain.find_all(cls="stapbench-type")
+
+
+def test_a_dump_without_a_backtrace_takes_its_types_from_the_scripts_probed_function(demo_program):
+    """On BPF a hit has no backtrace to say what it probed: the member types of its dump come
+    from the script's process(...).function(...) probe, the one the line's first word names."""
+    from stapbench.parser import parse_bytes
+    from stapbench.symbols import Symbolizer
+    from stapbench.views.context import RenderContext
+    from stapbench.views.static import render_text
+
+    script = (f'probe process("{demo_program}").function("main") {{ }}\n'
+              f'probe process("{demo_program}").function("handle_request") {{ }}\n')
+    events = parse_bytes(b"handle_request $r$ {.number=1, .uri=0x5, .next=0x0}\n")
+    text = render_text(events, context=RenderContext(symbolizer=Symbolizer(), cell_source=script))
+    assert text.splitlines()[:3] == ["$r$ (struct request *)", "  .number (long int) = 1", "  .uri (const char *) = 0x5"]
+    untyped = render_text(events, context=RenderContext(symbolizer=Symbolizer()))
+    assert untyped.splitlines()[:2] == ["$r$", "  .number = 1"]

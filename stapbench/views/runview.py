@@ -32,7 +32,7 @@ from .listing import render_listings_html
 from .context import RenderContext
 from .runrender import header_bundle, workload_bundle
 from .static import EventWindow, render_html, render_text
-from .valuetree import dwarf_types_for
+from .valuetree import dwarf_types_for, script_probed_function
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView, close_widget_tree
 
 MAX_DIAGNOSTIC_VIEWS = 50
@@ -294,8 +294,9 @@ class RunView:
         views = []
         top = next((f for e in group.events if isinstance(e, Backtrace) for f in e.frames
                     if f.role != "returning_to" and f.symbol), None)
-        types = (dwarf_types_for(self.symbolizer, top.module, top.symbol, extra=self.window.types)
-                 if top is not None else self.window.types)
+        probed = (top.module, top.symbol) if top is not None else script_probed_function(self.context.cell_source, group.key)
+        types = (dwarf_types_for(self.symbolizer, probed[0], probed[1], extra=self.window.types)
+                 if probed is not None else self.window.types)
         for e in group.events:
             if isinstance(e, Backtrace):
                 views.append(BacktraceView(e, symbolizer=self.symbolizer))

@@ -25,7 +25,7 @@ from .grouping import Grouper, ProbeCounter, group_events
 from .listing import render_listings_html, render_listings_text
 from .valuetree import (
     dwarf_types_for, render_struct_html, render_struct_text, render_vars_html, render_vars_text,
-    types_from_listings,
+    script_probed_function, types_from_listings,
 )
 
 MAX_KEPT = 200
@@ -108,6 +108,7 @@ class _Renderer:
         self.types = types
         self.expressions = expressions or {}
         self.context_frame = None  # the current hit's probed frame, for DWARF types
+        self.hit_key: str | None = None  # the current hit's first word (its probe's name)
         self.seen: dict[tuple, int] = {}  # backtrace signature -> index of its first rendering
         self.seen_diagnostics: set[tuple] = set()
 
@@ -168,13 +169,19 @@ class _Renderer:
         """Types for a dump: the run's listings, plus DWARF rooted at the hit's probed function
         (the top frame of the backtrace printed in the same hit, when there is one)."""
         frame = self.context_frame
-        if frame is None or self.symbolizer is None:
+        if self.symbolizer is None:
             return self.types
+        if frame is None:  # no backtrace in this hit (BPF): the script's probed function says
+            probed = script_probed_function(self.context.cell_source, self.hit_key)
+            return dwarf_types_for(self.symbolizer, *probed, extra=self.types) if probed else self.types
         return dwarf_types_for(self.symbolizer, frame.module, frame.symbol, extra=self.types)
 
     def track(self, e: Event) -> None:
         if isinstance(e, TextLine):
             self.context_frame = None
+            self.hit_key = e.text.split(None, 1)[0] if e.text.strip() else None
+        elif isinstance(e, StructDump) and e.prefix.strip():  # a dump printed after its probe's name
+            self.hit_key = e.prefix.split(None, 1)[0]
         elif isinstance(e, Backtrace):
             self.context_frame = next((f for f in e.frames if f.role != "returning_to" and f.symbol), None)
 

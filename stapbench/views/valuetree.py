@@ -342,6 +342,22 @@ def dwarf_types_for(symbolizer, module: str | None, function: str | None,
     return DwarfTypes(symbolizer, module, roots)
 
 
+_PROBED_FUNCTION = re.compile(r'process\(\s*"(?P<binary>[^"]+)"\s*\)\s*\.function\(\s*"(?P<function>[A-Za-z_]\w*)')
+
+
+def script_probed_function(script: str | None, key: str | None = None) -> tuple[str, str] | None:
+    """(binary, function) of a ``process("BIN").function("NAME")`` probe of the script: the one
+    named ``key`` (a hit's probe name: the first word of its line) if there is one, else the
+    first.  Where a hit has no backtrace to say what it probed (the BPF runtime), a dump's
+    member types are read from this function's parameters."""
+    if not script:
+        return None
+    found = [(m.group("binary"), m.group("function")) for m in _PROBED_FUNCTION.finditer(script)]
+    if not found:
+        return None
+    return next((f for f in found if f[1] == key), found[0])
+
+
 def types_from_listings(listings) -> dict[str, str]:
     """``{"$c": "ngx_connection_t*"}`` from ``stap -L`` listings' ``$name:type`` parameters."""
     types: dict[str, str] = {}
