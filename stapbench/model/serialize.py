@@ -227,7 +227,12 @@ class _Writer:
     def dumps(self, event: Event) -> str:
         cls = event.__class__
         if cls is TextLine:
-            return '{"type": "text", "text": ' + _string(event.text) + self._tail(event)
+            text = _string(event.text)
+            if event.host is None and event.time is None and event.raw == event.text + "\n":
+                # the common line: its raw is its text and a newline, so one encoding makes both
+                return (f'{{"type": "text", "text": {text}, "stream": {_string(event.stream)}, '
+                        f'"cut_bytes": {event.cut_bytes}, "raw": {text[:-1]}\\n"}}')
+            return '{"type": "text", "text": ' + text + self._tail(event)
         if cls is Backtrace:
             return self._backtrace(event)
         return json.dumps(event_to_json(event), ensure_ascii=False)
