@@ -185,3 +185,23 @@ def test_missing_unwind_data_says_what_to_add_even_when_stap_cannot_name_the_mod
     assert text.startswith("the backtrace stops in vhost_net") and "add -d vhost_net" in text
     [(_, text)] = advised([unknown])
     assert "could not name the module" in text and "--ldd" in text and "stap -d (unknown)" in text
+
+
+def test_a_bpf_sprintf_refusal_in_a_tapset_points_at_the_cells_dumps():
+    """stap reports the BPF runtime's sprintf refusal inside uconversions.stp; the view shows the
+    cell's own $var$ that needs it, with its editor line number and a caret."""
+    [diag] = [d for d in diagnostics(
+        b"semantic error: unsupported sprintf in bpf kernel probe: identifier 'sprintf' at "
+        b"/usr/share/systemtap/tapset/uconversions.stp:110:66\n"
+        b"        source:   try { return string_quoted(user_string(addr)) } catch { return sprintf(\"0x%x\", addr) }\n"
+        b"                                                                                 ^\n")]
+    cell = 'probe process("x").function("f") {\n  printf("%d %s\\n", $c->fd, $c->log$)\n  x = $$vars\n}\n'
+    context = RenderContext(cell_source=cell, first_line=2)
+    text = render_diagnostic_text(diag, context)
+    assert '  in the cell, what needs it:\n  3 |   printf("%d %s\\n", $c->fd, $c->log$)\n' in text
+    section = text.split("in the cell, what needs it:\n")[1].splitlines()
+    assert section[1].endswith("^") and not section[2].startswith("  4 |")  # $$vars has no root: not a $var$
+    caret_line = text.split("in the cell, what needs it:\n")[1].splitlines()[1]
+    assert caret_line.index("^") - len("  3 | ") == cell.splitlines()[1].index("$c->log$")
+    dom = assert_inert(render_diagnostic_html(diag, context))
+    assert [p.attrs.get("data-cell-line") for p in dom.find_all(cls="stapbench-cell-source")] == ["3"]

@@ -80,6 +80,30 @@ def _severity(diag: Diagnostic) -> str:
 _NAMES_IN_MESSAGE = re.compile(r"\s*\((?:alternatives|similar[\w ]*):[^()]*\)\s*$")
 
 
+# a pretty-printed dump in a cell: $c$, $c$$, $c->log$ (not $$vars: they have no root)
+_CELL_DUMP = re.compile(r"(?<![\w$])\$[A-Za-z_]\w*(?:->[A-Za-z_]\w*)*\$\$?(?![\w$])")
+
+
+def cell_dumps(diag: Diagnostic, context: RenderContext) -> list[tuple[int, str, int]]:
+    """Where the cell pretty-prints: (script line, its text, column) of each ``$var$``, for the
+    BPF runtime's sprintf refusal, which stap reports inside a tapset (uconversions.stp), not
+    at the cell's expression that needs it."""
+    if context.cell_source is None or "unsupported sprintf in bpf" not in (diag.message or ""):
+        return []
+    if context.cell_line(diag) is not None:
+        return []
+    return [(number, text, m.start()) for number, text in enumerate(context.cell_source.splitlines(), 1)
+            for m in _CELL_DUMP.finditer(text)]
+
+
+def _cell_code(number: int, text: str, col0: int | None, column: int | None = None) -> str:
+    caret = ""
+    if col0 is not None:
+        caret = "\n" + " " * (len(str(number)) + 3) + esc(caret_prefix(text, col0)) + '<span class="stapbench-caret">^</span>'
+    return (f'<pre class="stapbench-cell-source"{attrs(data_cell_line=number, data_column=column)}>'
+            f'<span class="stapbench-lineno">{number}</span> | {stap_html(text)}{caret}</pre>')
+
+
 def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT, *, ranked_fixes: int = 0) -> str:
     """``ranked_fixes``: how many fix buttons the widget shows beside this render; then stap's own
     list of names (40 alternatives for a member, in DWARF order) is not repeated as text and
@@ -92,12 +116,7 @@ def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT
         script_line, text = located
         number = context.editor_line(script_line)
         where = f"cell line {number}" + (f", column {diag.column}" if diag.column else "")
-        col0 = (diag.column - 1) if diag.column else None
-        caret = ""
-        if col0 is not None:
-            caret = "\n" + " " * (len(str(number)) + 3) + esc(caret_prefix(text, col0)) + '<span class="stapbench-caret">^</span>'
-        code = (f'<pre class="stapbench-cell-source"{attrs(data_cell_line=number, data_column=diag.column)}>'
-                f'<span class="stapbench-lineno">{number}</span> | {stap_html(text)}{caret}</pre>')
+        code = _cell_code(number, text, (diag.column - 1) if diag.column else None, diag.column)
     else:
         if diag.file or diag.line:
             where = f"{diag.file or ''}:{diag.line or ''}" + (f":{diag.column}" if diag.column else "")
@@ -106,6 +125,10 @@ def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT
             if diag.caret_column is not None:
                 caret = "\n" + esc(caret_prefix(diag.source, diag.caret_column)) + '<span class="stapbench-caret">^</span>'
             code = f'<pre class="stapbench-stap-source">{esc(diag.source)}{caret}</pre>'
+    dumps = cell_dumps(diag, context)
+    if dumps:  # stap points into its tapset: the cell's own lines that need the sprintf
+        code += ('<div class="stapbench-muted">in the cell, what needs it:</div>'
+                 + "".join(_cell_code(context.editor_line(n), t, c) for n, t, c in dumps[:5]))
     token = ""
     if diag.token_kind or diag.token:
         token = (f'<div class="stapbench-token stapbench-muted">at {esc(diag.token_kind or "")} '
@@ -176,6 +199,12 @@ def render_diagnostic_text(diag: Diagnostic, context: RenderContext = NO_CONTEXT
             out.append("  " + diag.source)
             if diag.caret_column is not None:
                 out.append("  " + caret_prefix(diag.source, diag.caret_column) + "^")
+        dumps = cell_dumps(diag, context)
+        if dumps:
+            out.append("  in the cell, what needs it:")
+            for n, t, c in dumps[:5]:
+                number = context.editor_line(n)
+                out += [f"  {number} | {t}", "  " + " " * len(str(number)) + " | " + caret_prefix(t, c) + "^"]
     out += [f"  {d}" for d in diag.details]
     advice = remedies(diag)
     out += [f"  what to do: {r.text}" for r in advice]
