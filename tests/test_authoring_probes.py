@@ -159,3 +159,33 @@ def test_a_mark_probe_completes_its_marker_names_and_its_args(sdt_catalog):
     cell = head + 'function__entry") {\n  printf("%d\\n", $ar'
     texts = engine.complete(cell, len(cell)).texts
     assert texts[:3] == ["$arg1", "$arg2", "$arg3"] and "$return" not in texts
+
+
+def test_selecting_a_marker_shows_where_it_is(tmp_path):
+    """stap -L says nothing of where an SDT marker is: its ELF note's address does, so the probe
+    browser shows the function holding it and its source line (DWARF), like a function's."""
+    import re
+
+    from stapbench.symbols import Symbolizer
+    from stapbench.symbols.sdt import sdt_markers
+    from stapbench.views.probebrowser import ProbeBrowser
+
+    from .support.programs import PROGRAMS, build_program
+
+    if shutil.which("stap") is None:
+        pytest.skip("stap is not installed (apt-get install systemtap; .ci/provision does it)")
+    if not any(os.path.exists(p) for p in ("/usr/include/sys/sdt.h", "/usr/include/x86_64-linux-gnu/sys/sdt.h")):
+        pytest.skip("no sys/sdt.h (apt-get install systemtap-sdt-dev; .ci/provision does it)")
+    program = build_program("marks", tmp_path)
+    markers = {m.name: m for m in sdt_markers(str(program))}
+    assert set(markers) == {"request__start", "request__done"} and markers["request__start"].provider == "demo"
+    catalog = CatalogCache(directory=tmp_path / "probes").get(program)
+    browser = ProbeBrowser([catalog], symbolizer=Symbolizer())
+    index = next(i for i, m in enumerate(browser._matches) if m.entry.kind == "mark" and m.entry.name == "request__done")
+    html = browser.describe(index)["source_html"]
+    source = (PROGRAMS / "marks.c").read_text().splitlines()
+    line = next(n for n, text in enumerate(source, 1) if "DTRACE_PROBE1(demo, request__done" in text)
+    assert 'mark(&quot;request__done&quot;) in serve' in html and f"marks.c:{line}" in html
+    # the snippet holds the marker's own line, numbered as in the file
+    text = re.sub(r"<[^>]+>", "", re.sub(r"<style>.*?</style>", "", html, flags=re.S))
+    assert f"{line}" in text and "DTRACE_PROBE1(demo, request__done, cost);" in text.replace("&#x27;", "'")

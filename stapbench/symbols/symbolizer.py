@@ -424,6 +424,16 @@ class Symbolizer:
         return path
 
     @_locked
+    def locate_address(self, module: str, address: int) -> SourceLocation:
+        """Where a link-time address of ``module`` is (an SDT marker's, from its ELF note): the
+        function holding it (the symbol table) and, with DWARF, its file and line."""
+        mod = self.module(module)
+        if mod is None:
+            return SourceLocation(module=module, problem=loc.NO_MODULE, hint=self._hint_no_module(module))
+        sym = mod.symbols.at(address)
+        return self._locate_address(mod, address, sym.name if sym is not None else None)
+
+    @_locked
     def locate_function(self, module: str, name: str) -> SourceLocation:
         """Where function ``name`` of ``module`` starts (its declaration line) and ends (``end_line``)."""
         mod = self.module(module)

@@ -22,6 +22,7 @@ from ..authoring.printer import member_tree, members_printer_probe
 from ..authoring.probes import Match, magic_line, probe_point, search, skeleton, where
 from ._html import attrs, esc, wrap_root
 from ._repr import StaticReprMixin
+from .paths import shown_path
 from .source import snippet_html
 
 _HERE = Path(__file__).parent
@@ -75,16 +76,35 @@ class ProbeBrowser(StaticReprMixin, anywidget.AnyWidget):
         """What selecting row ``index`` shows: the function's source and a ready probe cell."""
         m = self._matches[index]
         source = ""
-        if self._symbolizer is not None and m.entry.kind == "function":
-            location = self._symbolizer.locate_function(m.binary, m.entry.name)
-            snippet = self._symbolizer.source_snippet(location, context=SOURCE_CONTEXT) if location.line else None
+        if self._symbolizer is not None and m.entry.kind in ("function", "mark"):
+            location, title = self._location(m)
+            snippet = self._symbolizer.source_snippet(location, context=SOURCE_CONTEXT) if location and location.line else None
             if snippet is not None:
-                source = snippet_html(snippet, title=f"{m.entry.name} \u2014 {where(m.entry)}")
-            elif location.hint:
-                source = f'<div class="stapbench-muted">{esc(location.hint)}</div>'
+                source = snippet_html(snippet, title=title)
+            elif location is not None:
+                inside = (f"the marker is in {location.function} ({m.binary.rsplit('/', 1)[-1]}); "
+                          if m.entry.kind == "mark" and location.function else "")
+                if inside or location.hint:
+                    source = f'<div class="stapbench-muted">{esc(inside + (location.hint or ""))}</div>'
         cell = skeleton(m.entry, m.binary, pid=self.pid or None, symbolizer=self._symbolizer)
         return {"index": index, "title": f"{m.entry.name}  {where(m.entry)}", "source_html": wrap_root(source, kind="source", style=True) if source else "",
                 "cell": cell, "cell_html": cell_html(cell), "structs": self._structs(m)}
+
+    def _location(self, m: Match):
+        """(SourceLocation, snippet title) of a function's start, or of an SDT marker (its
+        address from the ELF note: stap -L says nothing of where a marker is)."""
+        if m.entry.kind == "function":
+            return self._symbolizer.locate_function(m.binary, m.entry.name), f"{m.entry.name} \u2014 {where(m.entry)}"
+        from ..symbols.sdt import sdt_markers
+
+        marker = next((k for k in sdt_markers(m.binary) if k.name == m.entry.name
+                       and (m.entry.provider is None or k.provider == m.entry.provider)), None)
+        if marker is None:
+            return None, ""
+        location = self._symbolizer.locate_address(m.binary, marker.address)
+        inside = f" in {location.function}" if location.function else ""
+        shown = shown_path(location.path or location.file, self._symbolizer.source_roots) if location.file else "?"
+        return location, f'mark("{m.entry.name}"){inside} \u2014 {shown}:{location.line}'
 
     # -- the struct browser ----------------------------------------------------------------
     def _struct_params(self, m: Match) -> dict[str, str]:
