@@ -164,7 +164,9 @@ def test_struct_browser_writes_a_printer_of_the_checked_members(lab_server, page
     struct.locator(".sbp-member-filter").fill("log->")
     visible = struct.locator(".sbp-member input").evaluate_all(
         "(els) => els.filter((e) => e.closest('label').getClientRects().length > 0).map((e) => e.value)")
-    assert visible and all("log->" in v for v in visible) and "log->log_level" in visible
+    # each match with the rows it sits under (log, pool, listening): read in context
+    assert "log->log_level" in visible and "log" in visible and "listening->log->file" in visible
+    assert all("log->" in v or any(o.startswith(v + "->") and "log->" in o for o in visible) for v in visible), visible
     # a struct held by value has no checkbox of its own: its members do
     assert struct.locator('input[value="addr_text"]').is_disabled()
     printer = cell.locator(".sbp-printer-cell")
@@ -183,6 +185,41 @@ def test_struct_browser_writes_a_printer_of_the_checked_members(lab_server, page
     inserted = page.evaluate("() => window.jupyterapp.shell.currentWidget.content.widgets[2].model.sharedModel.getSource()")
     assert inserted.rstrip("\n") == text.rstrip("\n")
     assert cell.locator(".sbp-printer-note").inner_text() == "inserted below"
+
+
+DIAGNOSTIC_CELL = r"""
+from stapbench.model import Diagnostic
+from stapbench.parser import parse_bytes
+from stapbench.views.context import RenderContext
+from stapbench.views.widgets import DiagnosticView
+err = (b"semantic error: unsupported sprintf in bpf kernel probe: identifier 'sprintf' at "
+       b"/usr/share/systemtap/tapset/uconversions.stp:110:66\n"
+       b"        source:   try { return string_quoted(user_string(addr)) } catch { return sprintf(\"0x%x\", addr) }\n"
+       b"                                                                                 ^\n")
+[d] = [e for e in parse_bytes(err, stream="stderr") if isinstance(e, Diagnostic)]
+cell = ('probe process("/usr/local/openresty/nginx/sbin/nginx").function("ngx_close_connection") {\n'
+        '  printf("close connection number %d with its log %s and more words to make it long\\n", $c->number, $c->log$)\n}\n')
+DiagnosticView(d, context=RenderContext(cell_source=cell, first_line=2))
+"""
+
+
+def test_a_long_cell_line_in_a_diagnostic_does_not_widen_the_output(lab_server, page):
+    """The BPF sprintf refusal with the cell's own $var$ under it: long lines scroll inside their
+    box (the caret stays under the token), the view never grows past the output area."""
+    page.set_viewport_size({"width": 1000, "height": 900})
+    name = write_notebook(lab_server, "diag.ipynb", ["%load_ext stapbench", DIAGNOSTIC_CELL])
+    open_in_fresh_workspace(page, lab_server, name)
+    run_all_cells(page, timeout_ms=120_000)
+    cell = code_cell(page, 1)
+    box = cell.locator(".stapbench-diagnostic")
+    box.wait_for(timeout=TIMEOUT_MS)
+    assert "in the cell, what needs it:" in box.inner_text()
+    widths = cell.locator(".jp-OutputArea-output").first.evaluate(
+        "(out) => { const d = out.querySelector('.stapbench-diagnostic').getBoundingClientRect();"
+        " const o = out.getBoundingClientRect(); return [Math.round(d.right - o.right), out.scrollWidth - out.clientWidth]; }")
+    assert widths[0] <= 0 and widths[1] <= 0, widths
+    remedy = cell.locator(".stapbench-remedy")
+    assert remedy.evaluate("(el) => el.scrollWidth <= el.clientWidth")  # the advice wraps, nothing cut
 
 
 def test_clicking_a_fix_rewrites_the_cell_and_keeps_its_options_line(lab_server, page, nginx_for_listing):

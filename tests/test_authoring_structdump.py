@@ -52,9 +52,9 @@ def test_printf_of_a_dump_keeps_its_text_around_the_printed_members(demo_program
     rewrite = rewrite_struct_dumps(script, catalogs=_Catalogs(), symbolizer=Symbolizer())
     assert rewrite is not None and rewrite.printed == {"r": (3, 3)}  # number, uri, next: `in` is a struct by value
     body = rewrite.script.splitlines()[1].strip()
-    assert body == ('printf("req %d ", $r->number); printf("{.number=%ld, .uri=0x%lx, .next=0x%lx}", '
+    assert body == ('printf("req %d ", $r->number); printf("$r$={.number=%ld, .uri=0x%lx, .next=0x%lx}", '
                     '$r->number, $r->uri, $r->next); printf("!\\n")')
-    assert "$r$" not in rewrite.script and rewrite.script.splitlines()[0] == script.splitlines()[0]
+    assert ", $r$)" not in rewrite.script and rewrite.script.splitlines()[0] == script.splitlines()[0]
     assert rewrite.title.startswith("print $r (3 members) member by member")
 
 
@@ -63,8 +63,8 @@ def test_println_and_deep_dumps_and_one_line_probes(demo_program):
               f'probe {_point(demo_program)}.return {{ printf("%s\\n", $r$) }}\n')
     rewrite = rewrite_struct_dumps(script, catalogs=_Catalogs(), symbolizer=Symbolizer())
     first, second = rewrite.script.splitlines()
-    assert first.endswith('{ printf("{.number=%ld, .uri=0x%lx, .next=0x%lx}\\n", $r->number, $r->uri, $r->next) }')
-    assert second.endswith('{ printf("{.number=%ld, .uri=0x%lx, .next=0x%lx}\\n", $r->number, $r->uri, $r->next) }')
+    assert first.endswith('{ printf("$r$$={.number=%ld, .uri=0x%lx, .next=0x%lx}\\n", $r->number, $r->uri, $r->next) }')
+    assert second.endswith('{ printf("$r$={.number=%ld, .uri=0x%lx, .next=0x%lx}\\n", $r->number, $r->uri, $r->next) }')
 
 
 def test_a_members_dump_is_rewritten_through_its_type_in_dwarf(demo_program):
@@ -74,8 +74,8 @@ def test_a_members_dump_is_rewritten_through_its_type_in_dwarf(demo_program):
               f'probe {_point(demo_program)} {{ printf("next=%s\\n", $r->next$) }}\n')
     rewrite = rewrite_struct_dumps(script, catalogs=_Catalogs(), symbolizer=Symbolizer())
     first, second = rewrite.script.splitlines()
-    assert first.endswith('{ printf("{.id=%ld}\\n", $r->in->id) }')  # tag (char[8]) is a string: left out
-    assert second.endswith('{ printf("next="); printf("{.number=%ld, .uri=0x%lx, .next=0x%lx}\\n", '
+    assert first.endswith('{ printf("$r->in$={.id=%ld}\\n", $r->in->id) }')  # tag (char[8]) is a string: left out
+    assert second.endswith('{ printf("next="); printf("$r->next$={.number=%ld, .uri=0x%lx, .next=0x%lx}\\n", '
                            '$r->next->number, $r->next->uri, $r->next->next) }')
     assert set(rewrite.printed) == {"r->in", "r->next"} and "$r->in (1 members)" in rewrite.title
 
@@ -123,7 +123,7 @@ def test_refused_fixed_run_and_shown_as_the_struct_tree(stap_bpf, demo_program, 
     no_stap_left.append(fixed.pid)
     assert fixed.exit_status == 0, fixed.raw("stderr")
     dumps = [e for e in fixed.events if isinstance(e, StructDump)]
-    assert [d.prefix for d in dumps] == ["req 1 ", "req 2 ", "req 3 "], [e.raw for e in fixed.events]
+    assert [d.prefix for d in dumps] == ["req 1 $r$=", "req 2 $r$=", "req 3 $r$="], [e.raw for e in fixed.events]
     from stapbench.model.serialize import event_to_json
 
     values = [event_to_json(d)["value"] for d in dumps]
@@ -161,3 +161,9 @@ def test_a_big_structs_dump_refused_for_its_format_is_fixed_too(stap_bpf, nginx_
     assert dump.prefix.startswith("close ")
     value = event_to_json(dump)["value"]
     assert value["fd"] > 0 and str(value["number"]) == dump.prefix.split()[1]
+    # the line names its dump ("close 3 $c$={...}"): the tree is titled $c$, its members typed from DWARF
+    from stapbench.views.context import RenderContext
+    from stapbench.views.static import render_text
+
+    tree = render_text([dump], context=RenderContext(symbolizer=Symbolizer(), cell_source=fixes[0].script))
+    assert tree.splitlines()[0] == "$c$ (ngx_connection_t *)" and "  .fd (ngx_socket_t) = " in tree, tree

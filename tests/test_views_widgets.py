@@ -456,6 +456,6 @@ def test_ranked_fixes_replace_stap_s_own_list_of_names():
     with_fixes = DiagnosticView(diag, fixes=[Fix("->number", "x"), Fix("->m1", "y")])
     html = with_fixes.message.value
     assert "m17" not in html and "stapbench-chip" not in html
-    assert "(41 names of stap&#x27;s, closest first in the fixes below)" in html
+    assert "(stap lists 41 names: the closest are the fixes below)" in html
     plain = DiagnosticView(diag)
     assert "m17" in plain.message.value and "stapbench-chip" in plain.message.value

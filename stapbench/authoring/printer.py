@@ -104,7 +104,8 @@ def printer(expr: str, fields: list[Field], *, label: str | None = None, end: st
         read = _reader(expr, field)
         if read is not None:
             pieces.append((f".{field.name}={read[0]}", read[1]))
-    head = "{" if label == "" else (label if label is not None else expr) + " {"
+    label = expr if label is None else label
+    head = label + "{" if label == "" or label.endswith("=") else label + " {"  # "$c$={", as stap prints it
     calls, fmt, values = [], head, []
     for i, (part, value) in enumerate(pieces):
         part = part + (", " if i < len(pieces) - 1 else "")

@@ -5,8 +5,9 @@ stap pretty-prints ``$c$`` (and ``$c$$``) with sprintf, which its BPF runtime re
 the cell).  :func:`rewrite_struct_dumps` finds each ``$name$`` that a print call in the cell
 prints, looks the parameter's type up in the probed function's listing (:mod:`.catalog`) and its
 members in DWARF (:mod:`.printer`), and gives back the script with that argument printed by the
-generated printer instead: the same ``$c {.fd=3, ...}`` line, which the parser reads as the
-struct tree a kernel-runtime dump gives, and never cut at MAXSTRINGLEN.
+generated printer instead: a ``$c$={.fd=3, ...}`` line, which the parser reads as the struct
+tree a kernel-runtime dump gives (named, so the view types it from DWARF), never cut at
+MAXSTRINGLEN.
 
 Only the parameters' own members (one level, as ``$c$``; ``$c$$`` follows pointers, which a
 BPF probe's stack does not hold), and at most :data:`~.printer.MAX_FIELDS` of them.
@@ -37,10 +38,9 @@ class DumpRewrite:
     def title(self) -> str:
         parts = []
         for name, (shown, total) in self.printed.items():
-            parts.append(f"${name}" + (f" ({shown} of {total} members, numbers and flags first)" if shown < total
+            parts.append(f"${name}" + (f" ({shown} of {total} members: numbers, flags first)" if shown < total
                                        else f" ({shown} members)"))
-        return (f"print {', '.join(parts)} member by member: the BPF runtime has no $var$ "
-                "(shown as the same struct tree)")
+        return f"print {', '.join(parts)} member by member (BPF has no $var$)"
 
 
 def _call_args(text: str, open_paren: int) -> tuple[list[tuple[int, int]], int] | None:
@@ -87,11 +87,14 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, in
     k = target[0]
     fn = call.group("fn")
     expr = f"${name}"
+    # "$c$=" before the braces: the line names the dump it prints (as "$c$={...}" does), so the
+    # view roots its tree at $c, titles it so and reads its members' types from DWARF
+    label = args[k] + "="
     fields = first_fields(fields, MAX_FIELDS - max(0, len(args) - 2))
     if fn in ("print", "println"):
         if len(args) != 1:
             return None  # print(a, b) concatenates: rare with a struct; left as it is
-        code = "; ".join(printer(expr, fields, label="", end="\\n" if fn == "println" else "").splitlines())
+        code = "; ".join(printer(expr, fields, label=label, end="\\n" if fn == "println" else "").splitlines())
         return line[: call.start()] + code + line[end:], len(fields)
     fmt = args[0]
     if k == 0 or not (fmt.startswith('"') and fmt.endswith('"')):
@@ -103,9 +106,9 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, in
     before, after = fmt[1: d.start()], fmt[d.end(): -1]
     statements = [_printf(before, args[1:k])] if before or args[1:k] else []
     if after == "\\n" and k == len(args) - 1:
-        statements += printer(expr, fields, label="", end="\\n").splitlines()
+        statements += printer(expr, fields, label=label, end="\\n").splitlines()
     else:
-        statements += printer(expr, fields, label="", end="").splitlines()
+        statements += printer(expr, fields, label=label, end="").splitlines()
         if after or args[k + 1:]:
             statements.append(_printf(after, args[k + 1:]))
     return line[: call.start()] + "; ".join(statements) + line[end:], len(fields)

@@ -139,7 +139,7 @@ def render_diagnostic_html(diag: Diagnostic, context: RenderContext = NO_CONTEXT
     chips = ""
     message = diag.message
     if ranked_fixes and diag.similar:
-        message = _NAMES_IN_MESSAGE.sub(f" ({count(len(diag.similar), 'name')} of stap's, closest first in the fixes below)",
+        message = _NAMES_IN_MESSAGE.sub(f" (stap lists {count(len(diag.similar), 'name')}: the closest are the fixes below)",
                                         message)
     elif diag.similar:
         label = suggestions_label(diag, advice)

@@ -146,8 +146,17 @@ function render({ model, el: root }) {
     }
     filter.addEventListener("input", () => {  // by path: "log" keeps log and what it points to
       const q = filter.value.trim().toLowerCase();
+      const paths = s.members.map((m) => m.path);
+      const shown = new Set();
+      for (const path of paths) {
+        if (q !== "" && !path.toLowerCase().includes(q)) continue;
+        shown.add(path);
+        // a match keeps the rows it sits under, so listening->sockaddr reads as that, not sockaddr
+        const parts = path.split("->");
+        for (let i = 1; i < parts.length; i++) shown.add(parts.slice(0, i).join("->"));
+      }
       // style, not the hidden attribute: the rows' display: flex would override it
-      for (const row of list.children) row.style.display = q !== "" && !row.querySelector("input").value.toLowerCase().includes(q) ? "none" : "";
+      [...list.children].forEach((row, i) => { row.style.display = shown.has(paths[i]) ? "" : "none"; });
     });
     list.addEventListener("change", () => {
       const paths = [...list.querySelectorAll("input:checked")].map((c) => c.value);
