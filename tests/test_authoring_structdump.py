@@ -167,3 +167,13 @@ def test_a_big_structs_dump_refused_for_its_format_is_fixed_too(stap_bpf, nginx_
 
     tree = render_text([dump], context=RenderContext(symbolizer=Symbolizer(), cell_source=fixes[0].script))
     assert tree.splitlines()[0] == "$c$ (ngx_connection_t *)" and "  .fd (ngx_socket_t) = " in tree, tree
+
+
+def test_two_dumps_in_one_call_are_both_rewritten_in_order(demo_program):
+    script = f'probe {_point(demo_program)} {{ printf("%s and %s\\n", $r->in$, $r->next$) }}\n'
+    rewrite = rewrite_struct_dumps(script, catalogs=_Catalogs(), symbolizer=Symbolizer())
+    body = rewrite.script.split("{ ", 1)[1]
+    assert set(rewrite.printed) == {"r->in", "r->next"}
+    # the text and both dumps in the order the call printed them, one line in all
+    assert body.index('"$r->in$={') < body.index('" and "') < body.index('"$r->next$={')
+    assert body.count("\\n") == 1 and ", $r->in$" not in body and ", $r->next$" not in body

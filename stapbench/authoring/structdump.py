@@ -71,11 +71,12 @@ def _printf(text: str, args: list[str]) -> str:
     return f'printf("{text}"' + "".join(", " + a for a in args) + ")"
 
 
-def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, int] | None:
+def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, int, int] | None:
     """``line`` with the print call at ``call`` printing ``$name$`` through the generated
     printer: the call's text before the dump, the struct as ``{.a=1, ...}``, the text after,
     in the order and with the line ends the call had (what the kernel runtime prints).  With it,
-    how many members it prints: what one BPF probe's stack holds, less the call's other values."""
+    where the new statements end in it, and how many members they print: what one BPF probe's
+    stack holds, less the call's other values."""
     parsed = _call_args(line, call.end() - 1)
     if parsed is None:
         return None
@@ -95,7 +96,7 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, in
         if len(args) != 1:
             return None  # print(a, b) concatenates: rare with a struct; left as it is
         code = "; ".join(printer(expr, fields, label=label, end="\\n" if fn == "println" else "").splitlines())
-        return line[: call.start()] + code + line[end:], len(fields)
+        return line[: call.start()] + code + line[end:], call.start() + len(code), len(fields)
     fmt = args[0]
     if k == 0 or not (fmt.startswith('"') and fmt.endswith('"')):
         return None
@@ -105,13 +106,15 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, in
     d = directives[k - 1]
     before, after = fmt[1: d.start()], fmt[d.end(): -1]
     statements = [_printf(before, args[1:k])] if before or args[1:k] else []
+    rest = ""  # what the call prints after the dump: it may hold the next dump, searched next
     if after == "\\n" and k == len(args) - 1:
         statements += printer(expr, fields, label=label, end="\\n").splitlines()
     else:
         statements += printer(expr, fields, label=label, end="").splitlines()
         if after or args[k + 1:]:
-            statements.append(_printf(after, args[k + 1:]))
-    return line[: call.start()] + "; ".join(statements) + line[end:], len(fields)
+            rest = "; " + _printf(after, args[k + 1:])
+    code = "; ".join(statements)
+    return line[: call.start()] + code + rest + line[end:], call.start() + len(code), len(fields)
 
 
 def _dump_type(symbolizer, binary: str, param_type: str, path: list[str]) -> str | None:
@@ -138,10 +141,13 @@ def rewrite_struct_dumps(script: str, *, catalogs, symbolizer, magic_line: str =
     printed: dict[str, tuple[int, int]] = {}
     out = []
     for line in lines:
-        new = line
-        for dump in reversed(list(_DUMP.finditer(line))):
+        new, at = line, 0
+        # left to right over the line as it is rewritten: the search goes on after each rewrite's
+        # statements (their labels hold "$c$=" too, inside strings)
+        while (dump := _DUMP.search(new, at)) is not None:
+            at = dump.end()
             name = dump.group("name") + dump.group("path")
-            before = script[: offset + dump.start()]
+            before = script[:offset] + new[: dump.start()]
             probe = _current_probe(list(_LEXER.get_tokens_unprocessed(before)), before)
             binary, entry, _ = completer._probe_function(probe, magic_line)
             type_ = entry.param_types.get(dump.group("name")) if entry is not None else None
@@ -166,7 +172,7 @@ def rewrite_struct_dumps(script: str, *, catalogs, symbolizer, magic_line: str =
                 continue
             rewritten = _rewrite_call(new, call, name, fields)
             if rewritten is not None:
-                new, shown = rewritten
+                new, at, shown = rewritten
                 printed[name] = (shown, len(fields))
         out.append(new)
         offset += len(line)
