@@ -165,3 +165,24 @@ def test_a_dump_without_a_backtrace_takes_its_types_from_the_scripts_probed_func
     assert text.splitlines()[:3] == ["$r$ (struct request *)", "  .number (long int) = 1", "  .uri (const char *) = 0x5"]
     untyped = render_text(events, context=RenderContext(symbolizer=Symbolizer()))
     assert untyped.splitlines()[:2] == ["$r$", "  .number = 1"]
+
+
+def test_a_dump_after_free_text_is_rooted_at_what_the_script_printed_there(demo_program):
+    """printf("req %d %s\\n", $r->number, $r$) prints "req 1 {...}": the text names no expression,
+    the script does, so the tree is titled $r$ and typed like one whose line says "$r$="."""
+    from stapbench.parser import parse_bytes
+    from stapbench.symbols import Symbolizer
+    from stapbench.views.context import RenderContext
+    from stapbench.views.static import render_text
+    from stapbench.views.valuetree import expression_for, script_dump_prefixes
+
+    script = (f'probe process("{demo_program}").function("handle_request") {{\n'
+              '  printf("req %d %s\\n", $r->number, $r$)\n  printf("next: %s\\n", $r->next$)\n}\n')
+    events = parse_bytes(b"req 1 {.number=1, .uri=0x5, .next=0x0}\n")
+    text = render_text(events, context=RenderContext(symbolizer=Symbolizer(), cell_source=script))
+    assert text.splitlines()[:2] == ["$r$ (struct request *)", "  .number (long int) = 1"]
+    prefixes = script_dump_prefixes(script)
+    assert expression_for("req 17 ", prefixes) == "$r$" and expression_for("next: ", prefixes) == "$r->next$"
+    assert expression_for("other ", prefixes) is None and expression_for("$c$=", prefixes) is None
+    # two printf calls that print different dumps after the same text: no guess
+    assert expression_for("x ", script_dump_prefixes('printf("x %s\\n", $a$) printf("x %s\\n", $b$)')) is None

@@ -32,7 +32,7 @@ from .listing import render_listings_html
 from .context import RenderContext
 from .runrender import header_bundle, workload_bundle
 from .static import EventWindow, render_html, render_text
-from .valuetree import dwarf_types_for, script_probed_function
+from .valuetree import dwarf_types_for, expression_for, script_dump_prefixes, script_probed_function
 from .widgets import BacktraceView, DiagnosticView, ValueTreeView, close_widget_tree
 
 MAX_DIAGNOSTIC_VIEWS = 50
@@ -264,6 +264,12 @@ class RunView:
         if summaries:
             self.summary.value = wrap_root("".join(render_summary_html(s) for s in summaries), kind="summary")
 
+    def _dump_prefixes(self):
+        """The cell's printf prefixes of $var$ dumps (valuetree.script_dump_prefixes), once."""
+        if getattr(self, "_prefixes", None) is None:
+            self._prefixes = script_dump_prefixes(self.context.cell_source)
+        return self._prefixes
+
     def _fixes_of(self, diagnostic) -> list:
         """Whole-script fixes (stapbench.authoring.fixes), fed the run's diagnostics in order."""
         cell_source = self.context.cell_source
@@ -300,7 +306,9 @@ class RunView:
         for e in group.events:
             if isinstance(e, Backtrace):
                 views.append(BacktraceView(e, symbolizer=self.symbolizer))
-            elif isinstance(e, (StructDump, VarsDump)):
+            elif isinstance(e, StructDump):
+                views.append(ValueTreeView(e, types=types, expression=expression_for(e.prefix, self._dump_prefixes())))
+            elif isinstance(e, VarsDump):
                 views.append(ValueTreeView(e, types=types))
             elif isinstance(e, Diagnostic):
                 views.append(DiagnosticView(e, context=self.context))

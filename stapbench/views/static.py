@@ -25,7 +25,7 @@ from .grouping import Grouper, ProbeCounter, group_events
 from .listing import render_listings_html, render_listings_text
 from .valuetree import (
     dwarf_types_for, render_struct_html, render_struct_text, render_vars_html, render_vars_text,
-    script_probed_function, types_from_listings,
+    expression_for, script_dump_prefixes, script_probed_function, types_from_listings,
 )
 
 MAX_KEPT = 200
@@ -109,6 +109,7 @@ class _Renderer:
         self.expressions = expressions or {}
         self.context_frame = None  # the current hit's probed frame, for DWARF types
         self.hit_key: str | None = None  # the current hit's first word (its probe's name)
+        self._prefixes = None  # the cell's printf prefixes of $var$ dumps, once asked
         self.seen: dict[tuple, int] = {}  # backtrace signature -> index of its first rendering
         self.seen_diagnostics: set[tuple] = set()
 
@@ -126,7 +127,7 @@ class _Renderer:
                 return self.backtrace_html(e)
             return html_or_text(e, symbolizer=self.symbolizer)
         if isinstance(e, StructDump):
-            return html_or_text(e, expression=self.expressions.get(e.prefix), types=self.dump_types())
+            return html_or_text(e, expression=self.dump_expression(e), types=self.dump_types())
         if isinstance(e, VarsDump):
             return html_or_text(e, types=self.dump_types())
         if isinstance(e, Diagnostic):
@@ -164,6 +165,16 @@ class _Renderer:
                 f'{attrs(data_backtrace_index=index, data_frames=len(bt.frames))}>'
                 f"<summary>backtrace, {count(len(bt.frames), 'frame')}: {esc(top)}</summary>"
                 f"<pre>{body}</pre></details>")
+
+    def dump_expression(self, dump: StructDump) -> str | None:
+        """The expression a dump prints: given for its prefix, else the one the cell's printf
+        prints after that text (``printf("sk = %s\\n", $sk$)``: "sk = " names none itself)."""
+        given = self.expressions.get(dump.prefix)
+        if given is not None:
+            return given
+        if self._prefixes is None:
+            self._prefixes = script_dump_prefixes(self.context.cell_source)
+        return expression_for(dump.prefix, self._prefixes)
 
     def dump_types(self):
         """Types for a dump: the run's listings, plus DWARF rooted at the hit's probed function

@@ -358,6 +358,52 @@ def script_probed_function(script: str | None, key: str | None = None) -> tuple[
     return next((f for f in found if f[1] == key), found[0])
 
 
+_PRINTF = re.compile(r"\bprintf\s*\(")
+_FORMAT_DIRECTIVE = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlLjzt]*[a-zA-Z])")
+_ARG_DUMP = re.compile(r"\$[A-Za-z_]\w*(?:->[A-Za-z_]\w*)*\$\$?|@cast\([^()]*\)\$\$?")
+
+
+def script_dump_prefixes(script: str | None) -> list[tuple[re.Pattern, str]]:
+    """(prefix pattern, expression) for each ``$var$`` a script's printf prints with ``%s``:
+    ``printf("sk = %s\\n", $sk$)`` prints a dump after "sk = ", which names no expression, so
+    the view could neither root nor type its tree; the script says which it is.  The text
+    before the ``%s`` becomes a pattern (other directives match anything)."""
+    from ..authoring.structdump import _call_args  # a call's arguments, strings and parens honoured
+
+    script = script or ""
+    out: list[tuple[re.Pattern, str]] = []
+    for m in _PRINTF.finditer(script):
+        parsed = _call_args(script, m.end() - 1)
+        if parsed is None:
+            continue
+        args = [script[x:y].strip() for x, y in parsed[0]]
+        if len(args) < 2 or not (args[0].startswith('"') and args[0].endswith('"')):
+            continue
+        fmt = args[0][1:-1]
+        directives = [d for d in _FORMAT_DIRECTIVE.finditer(fmt) if d.group(0) != "%%"]
+        for i, d in enumerate(directives):
+            if d.group(0) != "%s" or i + 1 >= len(args) or not _ARG_DUMP.fullmatch(args[i + 1]):
+                continue
+            text, at, pattern = fmt[: d.start()], 0, ""
+            for other in _FORMAT_DIRECTIVE.finditer(text):
+                pattern += re.escape(text[at: other.start()].replace("%%", "%")) + ".*?"
+                at = other.end()
+            pattern += re.escape(text[at:].replace("%%", "%"))
+            # the dump's line starts after the format's last newline before it
+            pattern = pattern.rsplit(re.escape("\\n"), 1)[-1]
+            out.append((re.compile(pattern.replace(re.escape("\\t"), "\t") + r"\Z", re.S), args[i + 1]))
+    return out
+
+
+def expression_for(prefix: str, patterns: list[tuple[re.Pattern, str]]) -> str | None:
+    """The expression the script printed after ``prefix`` (:func:`script_dump_prefixes`), when
+    exactly one pattern fits; None when none or several do (several would be a guess)."""
+    if not prefix or infer_expression(prefix):
+        return None  # the prefix names it ($c$=): the tree reads it from there
+    found = {expr for pattern, expr in patterns if pattern.fullmatch(prefix)}
+    return found.pop() if len(found) == 1 else None
+
+
 def types_from_listings(listings) -> dict[str, str]:
     """``{"$c": "ngx_connection_t*"}`` from ``stap -L`` listings' ``$name:type`` parameters."""
     types: dict[str, str] = {}
