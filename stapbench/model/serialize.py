@@ -168,18 +168,20 @@ class _Writer:
         # the ids of a backtrace's frames -> the JSON of them all: a profile prints its hot stacks
         # over and over (each id is of a frame kept in self.frames; both are dropped together)
         self.stacks: dict[tuple[int, ...], str] = {}
-        # a backtrace's raw text -> (style, note, frame count, its JSON up to "stream", its raw as
+        # a backtrace's raw text -> (style, note, frame count, its JSON up to its "note", its raw as
         # JSON): what the parser makes of a backtrace depends on its text alone, so a profile's
         # hot stacks, printed over and over, are written once (hashing the text costs far less
         # than encoding its frames and itself again)
         self.backtraces: dict[str, tuple] = {}
         self.backtrace_chars = 0
 
-    def _tail(self, event: Event) -> str:
+    def _tail(self, event: Event, raw: str | None = None) -> str:
+        """The fields after an event's own: stream, host, cut_bytes, time, raw; ``raw``: the raw
+        text already as JSON, where the caller has it."""
         host = "" if event.host is None else f', "host": {_string(event.host)}'
         time = "" if event.time is None else f', "time": {json.dumps(event.time)}'
         return (f', "stream": {_string(event.stream)}{host}, "cut_bytes": {event.cut_bytes}{time}, '
-                f'"raw": {_string(event.raw)}}}')
+                f'"raw": {_string(event.raw) if raw is None else raw}}}')
 
     def _frames(self, frames: list[Frame]) -> str:
         ids = tuple(map(id, frames))
@@ -212,7 +214,7 @@ class _Writer:
         if known is None or known[0] != event.style or known[1] != event.note or known[2] != len(frames):
             note = "null" if event.note is None else _string(event.note)
             head = (f'{{"type": "backtrace", "style": {_string(event.style)}, "frames": [{self._frames(event.frames)}], '
-                    f'"note": {note}, "stream": ')
+                    f'"note": {note}')
             known = (event.style, event.note, len(frames), head, _string(raw))
             size = len(raw) + len(head) + len(known[4])
             if self.backtrace_chars + size > self.BACKTRACE_CHARS:
@@ -220,19 +222,15 @@ class _Writer:
                 self.backtrace_chars = 0
             self.backtraces[raw] = known
             self.backtrace_chars += size
-        host = "" if event.host is None else f', "host": {_string(event.host)}'
-        time = "" if event.time is None else f', "time": {json.dumps(event.time)}'
-        return f'{known[3]}{_string(event.stream)}{host}, "cut_bytes": {event.cut_bytes}{time}, "raw": {known[4]}}}'
+        return known[3] + self._tail(event, known[4])
 
     def dumps(self, event: Event) -> str:
         cls = event.__class__
         if cls is TextLine:
             text = _string(event.text)
-            if event.host is None and event.time is None and event.raw == event.text + "\n":
-                # the common line: its raw is its text and a newline, so one encoding makes both
-                return (f'{{"type": "text", "text": {text}, "stream": {_string(event.stream)}, '
-                        f'"cut_bytes": {event.cut_bytes}, "raw": {text[:-1]}\\n"}}')
-            return '{"type": "text", "text": ' + text + self._tail(event)
+            # the common line: its raw is its text and a newline, so one encoding makes both
+            raw = text[:-1] + '\\n"' if event.raw == event.text + "\n" else None
+            return '{"type": "text", "text": ' + text + self._tail(event, raw)
         if cls is Backtrace:
             return self._backtrace(event)
         return json.dumps(event_to_json(event), ensure_ascii=False)
