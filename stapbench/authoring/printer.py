@@ -46,21 +46,30 @@ def struct_fields(symbolizer, binary: str, type_name: str) -> list[Field]:
         offset = a["DW_AT_data_member_location"].value if "DW_AT_data_member_location" in a else 0
         if not isinstance(offset, int):
             continue  # a location expression (virtual bases): not in C structs
-        bit_size = a["DW_AT_bit_size"].value if "DW_AT_bit_size" in a else None
-        position = None
-        if bit_size is not None:
-            if "DW_AT_data_bit_offset" in a:  # DWARF 4+: from the struct's start
-                position = a["DW_AT_data_bit_offset"].value
-            elif "DW_AT_bit_offset" in a:  # DWARF 2/3: from the storage unit's most significant bit
-                storage = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else 4
-                position = offset * 8 + storage * 8 - a["DW_AT_bit_offset"].value - bit_size
-            else:
-                position = offset * 8
-        if bit_size is None and not type_.rstrip().endswith("*") and symbolizer.member_types(binary, type_):
+        field = _field(child, name, type_, offset)
+        if field.bit_size is None and not type_.rstrip().endswith("*") and symbolizer.member_types(binary, type_):
             continue  # a struct or union held by value (ngx_str_t): a printer of its own
-        fields.append(Field(name, type_, offset if position is None else position // 8, bit_size, position,
-                            pointer=_is_pointer(child)))
+        fields.append(field)
     return fields
+
+
+def _field(member_die, name: str, type_: str, offset: int) -> Field:
+    """How to read a member at byte ``offset`` (from the pointer it is read through): for a
+    bit-field, its bit position from DWARF (DWARF 4+: ``data_bit_offset``, from the struct's
+    start; DWARF 2/3: ``bit_offset``, from the storage unit's most significant bit)."""
+    a = member_die.attributes
+    bit_size = a["DW_AT_bit_size"].value if "DW_AT_bit_size" in a else None
+    position = None
+    if bit_size is not None:
+        if "DW_AT_data_bit_offset" in a:
+            position = offset * 8 + a["DW_AT_data_bit_offset"].value
+        elif "DW_AT_bit_offset" in a:
+            storage = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else 4
+            position = offset * 8 + storage * 8 - a["DW_AT_bit_offset"].value - bit_size
+        else:
+            position = offset * 8
+    return Field(name, type_, offset if position is None else position // 8, bit_size, position,
+                 pointer=_is_pointer(member_die))
 
 
 def _is_pointer(member_die) -> bool:
@@ -99,23 +108,9 @@ def printer(expr: str, fields: list[Field], *, label: str | None = None, end: st
     """stap statements printing ``expr``'s members on one line as ``LABEL {.a=1, .b=0x7f...}``
     (``label=""``: just the braces, as ``$c$`` prints): several printf calls (each format short
     enough for the BPF runtime), the last ending with ``end`` (a format's text: ``\\n``)."""
-    pieces = []
-    for field in fields:
-        read = _reader(expr, field)
-        if read is not None:
-            pieces.append((f".{field.name}={read[0]}", read[1]))
     label = expr if label is None else label
     head = label + "{" if label == "" or label.endswith("=") else label + " {"  # "$c$={", as stap prints it
-    calls, fmt, values = [], head, []
-    for i, (part, value) in enumerate(pieces):
-        part = part + (", " if i < len(pieces) - 1 else "")
-        if values and (len(fmt) + len(part) > MAX_FORMAT or len(values) >= MAX_ARGS):
-            calls.append((fmt, values))
-            fmt, values = "", []
-        fmt += part
-        values.append(value)
-    calls.append((fmt + "}" + end, values))
-    return "\n".join(f'printf("{f}"' + "".join(", " + v for v in vs) + ")" for f, vs in calls)
+    return "\n".join(_nested_printf(expr, fields, head, end))
 
 
 MAX_FIELDS = 16  # what one BPF probe's stack holds (more fail with "insufficent BPF stack size")
@@ -176,19 +171,8 @@ def _pointee_struct(die):
 
 
 def _member_field(child, name: str, type_: str, offset: int) -> Field | None:
-    a = child.attributes
-    bit_size = a["DW_AT_bit_size"].value if "DW_AT_bit_size" in a else None
-    position = None
-    if bit_size is not None:
-        if "DW_AT_data_bit_offset" in a:
-            position = offset * 8 + a["DW_AT_data_bit_offset"].value
-        elif "DW_AT_bit_offset" in a:
-            storage = a["DW_AT_byte_size"].value if "DW_AT_byte_size" in a else 4
-            position = offset * 8 + storage * 8 - a["DW_AT_bit_offset"].value - bit_size
-        else:
-            position = offset * 8
-    field = Field(name, type_, offset if position is None else position // 8, bit_size, position,
-                  pointer=_is_pointer(child))
+    """:func:`_field`, where a BPF printer can read it (not a string, an array, a float)."""
+    field = _field(child, name, type_, offset)
     return field if _reader("$x", field) is not None else None
 
 
@@ -237,10 +221,11 @@ def member_tree(symbolizer, binary: str, type_name: str) -> list[Member]:
     return out
 
 
-def _nested_printf(expr: str, fields: list[Field], label: str) -> list[str]:
-    """printf calls printing ``fields`` (names with ``->`` open by-value groups) as one line
-    ``LABEL {.a=1, .s={.b=2}}``, each format short enough for the BPF runtime."""
-    tokens: list[tuple[str, str | None]] = [(f"{label} {{", None)]
+def _nested_printf(expr: str, fields: list[Field], head: str, end: str = "\\n") -> list[str]:
+    """printf calls printing ``fields`` (names with ``->`` open by-value groups; what a BPF
+    printer can't read left out) as one line ``HEAD.a=1, .s={.b=2}}END``, each format short
+    enough for the BPF runtime and with at most :data:`MAX_ARGS` values."""
+    tokens: list[tuple[str, str | None]] = [(head, None)]
     open_groups: list[str] = []
     first = [True]
 
@@ -250,6 +235,9 @@ def _nested_printf(expr: str, fields: list[Field], label: str) -> list[str]:
         first[0] = False
 
     for field in fields:
+        read = _reader(expr, field)
+        if read is None:
+            continue
         *groups, leaf = field.name.split("->")
         while open_groups and open_groups != groups[: len(open_groups)]:
             open_groups.pop()
@@ -260,10 +248,9 @@ def _nested_printf(expr: str, fields: list[Field], label: str) -> list[str]:
             tokens.append((f".{g}={{", None))
             open_groups.append(g)
             first[0] = True
-        read = _reader(expr, field)
         sep()
         tokens.append((f".{leaf}={read[0]}", read[1]))
-    tokens += [("}", None)] * len(open_groups) + [("}\\n", None)]
+    tokens += [("}", None)] * len(open_groups) + [("}" + end, None)]
     calls, fmt, values = [], "", []
     for text, value in tokens:
         if value is not None and values and (len(fmt) + len(text) > MAX_FORMAT or len(values) >= MAX_ARGS):
@@ -293,10 +280,10 @@ def members_printer_probe(point: str, expr: str, members: list[Member], chosen, 
         label = f"{name} {target}$" if name else target
         if base:
             lines.append(f"if ({target}) {{")  # a NULL pointer: no line for it
-            lines += ["    " + c for c in _nested_printf(target, fields, label)]
+            lines += ["    " + c for c in _nested_printf(target, fields, f"{label} {{")]
             lines.append("}")
         else:
-            lines += _nested_printf(target, fields, label)
+            lines += _nested_printf(target, fields, f"{label} {{")
     note = (f"    # not printed (one BPF probe's stack holds {max_fields}): {', '.join(m.path for m in left)}\n"
             if left else "")
     body = "\n".join("    " + line for line in lines)
