@@ -20,10 +20,12 @@ from dataclasses import dataclass
 
 from .printer import MAX_FIELDS, _reader, first_fields, printer, struct_fields
 
-_DUMP = re.compile(r"(?<![\w$])\$(?P<name>[A-Za-z_]\w*)(?P<path>(?:->[A-Za-z_]\w*)*)\$(?P<deep>\$?)(?![\w$])")
+# how stap's print calls are read here, and by the views (valuetree, diagnostics) too:
+# a pretty-printed dump ($c$, $c$$, $c->log$; not $$vars, which has no root) ...
+DUMP = re.compile(r"(?<![\w$])\$(?P<name>[A-Za-z_]\w*)(?P<path>(?:->[A-Za-z_]\w*)*)\$(?P<deep>\$?)(?![\w$])")
 _CALL = re.compile(r"\b(?P<fn>printf|println|print)\s*\(")
-# a printf directive, as stap's format parser takes them; %% is a literal
-_DIRECTIVE = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlLjzt]*[a-zA-Z])")
+# ... and a printf directive, as stap's format parser takes them; %% is a literal
+FORMAT_DIRECTIVE = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlLjzt]*[a-zA-Z])")
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class DumpRewrite:
         return f"print {', '.join(parts)} member by member (BPF has no $var$)"
 
 
-def _call_args(text: str, open_paren: int) -> tuple[list[tuple[int, int]], int] | None:
+def call_args(text: str, open_paren: int) -> tuple[list[tuple[int, int]], int] | None:
     """The (start, end) spans of a call's top-level arguments and the offset just past its
     closing paren, strings and nested parens honoured; None if it does not close on the line."""
     depth, i, start, spans = 0, open_paren + 1, open_paren + 1, []
@@ -77,12 +79,12 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, in
     in the order and with the line ends the call had (what the kernel runtime prints).  With it,
     where the new statements end in it, and how many members they print: what one BPF probe's
     stack holds, less the call's other values."""
-    parsed = _call_args(line, call.end() - 1)
+    parsed = call_args(line, call.end() - 1)
     if parsed is None:
         return None
     spans, end = parsed
     args = [line[a:b].strip() for a, b in spans]
-    target = [i for i, a in enumerate(args) if (m := _DUMP.fullmatch(a)) and m.group("name") + m.group("path") == name]
+    target = [i for i, a in enumerate(args) if (m := DUMP.fullmatch(a)) and m.group("name") + m.group("path") == name]
     if not target:
         return None
     k = target[0]
@@ -100,7 +102,7 @@ def _rewrite_call(line: str, call: re.Match, name: str, fields) -> tuple[str, in
     fmt = args[0]
     if k == 0 or not (fmt.startswith('"') and fmt.endswith('"')):
         return None
-    directives = [m for m in _DIRECTIVE.finditer(fmt) if m.group(0) != "%%"]
+    directives = [m for m in FORMAT_DIRECTIVE.finditer(fmt) if m.group(0) != "%%"]
     if len(directives) < k or len(directives) != len(args) - 1:
         return None
     d = directives[k - 1]
@@ -144,7 +146,7 @@ def rewrite_struct_dumps(script: str, *, catalogs, symbolizer, magic_line: str =
         new, at = line, 0
         # left to right over the line as it is rewritten: the search goes on after each rewrite's
         # statements (their labels hold "$c$=" too, inside strings)
-        while (dump := _DUMP.search(new, at)) is not None:
+        while (dump := DUMP.search(new, at)) is not None:
             at = dump.end()
             name = dump.group("name") + dump.group("path")
             before = script[:offset] + new[: dump.start()]

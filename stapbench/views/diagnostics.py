@@ -80,10 +80,6 @@ def _severity(diag: Diagnostic) -> str:
 _NAMES_IN_MESSAGE = re.compile(r"\s*\((?:alternatives|similar[\w ]*):[^()]*\)\s*$")
 
 
-# a pretty-printed dump in a cell: $c$, $c$$, $c->log$ (not $$vars: they have no root)
-_CELL_DUMP = re.compile(r"(?<![\w$])\$[A-Za-z_]\w*(?:->[A-Za-z_]\w*)*\$\$?(?![\w$])")
-
-
 def cell_dumps(diag: Diagnostic, context: RenderContext) -> list[tuple[int, str, int]]:
     """Where the cell pretty-prints: (script line, its text, column) of each ``$var$``, for the
     BPF runtime's sprintf refusal, which stap reports inside a tapset (uconversions.stp), not
@@ -92,8 +88,10 @@ def cell_dumps(diag: Diagnostic, context: RenderContext) -> list[tuple[int, str,
         return []
     if context.cell_line(diag) is not None:
         return []
+    from ..authoring.structdump import DUMP  # $c$, $c$$, $c->log$ (not $$vars: no root)
+
     return [(number, text, m.start()) for number, text in enumerate(context.cell_source.splitlines(), 1)
-            for m in _CELL_DUMP.finditer(text)]
+            for m in DUMP.finditer(text)]
 
 
 def _cell_code(number: int, text: str, col0: int | None, column: int | None = None) -> str:

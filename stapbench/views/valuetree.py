@@ -359,8 +359,7 @@ def script_probed_function(script: str | None, key: str | None = None) -> tuple[
 
 
 _PRINTF = re.compile(r"\bprintf\s*\(")
-_FORMAT_DIRECTIVE = re.compile(r"%(?:%|[-+ #0]*(?:\d+|\*)?(?:\.(?:\d+|\*))?[hlLjzt]*[a-zA-Z])")
-_ARG_DUMP = re.compile(r"\$[A-Za-z_]\w*(?:->[A-Za-z_]\w*)*\$\$?|@cast\([^()]*\)\$\$?")
+_CAST_DUMP = re.compile(r"@cast\([^()]*\)\$\$?")
 
 
 def script_dump_prefixes(script: str | None) -> list[tuple[re.Pattern, str]]:
@@ -368,24 +367,26 @@ def script_dump_prefixes(script: str | None) -> list[tuple[re.Pattern, str]]:
     ``printf("sk = %s\\n", $sk$)`` prints a dump after "sk = ", which names no expression, so
     the view could neither root nor type its tree; the script says which it is.  The text
     before the ``%s`` becomes a pattern (other directives match anything)."""
-    from ..authoring.structdump import _call_args  # a call's arguments, strings and parens honoured
+    # a call's arguments (strings and parens honoured), as the $var$ fix reads them
+    from ..authoring.structdump import DUMP, FORMAT_DIRECTIVE, call_args
 
     script = script or ""
     out: list[tuple[re.Pattern, str]] = []
     for m in _PRINTF.finditer(script):
-        parsed = _call_args(script, m.end() - 1)
+        parsed = call_args(script, m.end() - 1)
         if parsed is None:
             continue
         args = [script[x:y].strip() for x, y in parsed[0]]
         if len(args) < 2 or not (args[0].startswith('"') and args[0].endswith('"')):
             continue
         fmt = args[0][1:-1]
-        directives = [d for d in _FORMAT_DIRECTIVE.finditer(fmt) if d.group(0) != "%%"]
+        directives = [d for d in FORMAT_DIRECTIVE.finditer(fmt) if d.group(0) != "%%"]
         for i, d in enumerate(directives):
-            if d.group(0) != "%s" or i + 1 >= len(args) or not _ARG_DUMP.fullmatch(args[i + 1]):
+            if d.group(0) != "%s" or i + 1 >= len(args) or not (DUMP.fullmatch(args[i + 1])
+                                                                 or _CAST_DUMP.fullmatch(args[i + 1])):
                 continue
             text, at, pattern = fmt[: d.start()], 0, ""
-            for other in _FORMAT_DIRECTIVE.finditer(text):
+            for other in FORMAT_DIRECTIVE.finditer(text):
                 pattern += re.escape(text[at: other.start()].replace("%%", "%")) + ".*?"
                 at = other.end()
             pattern += re.escape(text[at:].replace("%%", "%"))
